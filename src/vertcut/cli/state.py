@@ -1,0 +1,147 @@
+"""Per-invocation CLI state and the stderr progress renderer."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TextIO
+
+import click
+
+from ..ffmpeg import FFmpeg
+from ..progress import ProgressEvent
+
+__all__ = ["CliState", "StderrProgress", "get_state"]
+
+
+class StderrProgress:
+    """Draws progress events on stderr.
+
+    ``bar``: one self-overwriting line per stage (a terminal); ``lines``: a
+    line at start, every 25 % and at the end (logs, CI); ``json``: every event
+    as a JSON object per line; ``none``: warnings only. Dry-run commands go to
+    stdout, since they are the command's output.
+    """
+
+    def __init__(self, mode: str, stream: TextIO | None = None, dry_run: bool = False, debug: bool = False) -> None:
+        self.stream = stream
+        self.dry_run = dry_run
+        self.debug = debug
+        if mode == "auto":
+            mode = "bar" if self._err().isatty() else "lines"
+        self.mode = mode
+        self._lock = threading.Lock()
+        self._last_quarter: dict[str, int] = {}
+        self._last_draw = 0.0
+        self._open_bar = False
+
+    def _err(self) -> TextIO:
+        return self.stream if self.stream is not None else sys.stderr
+
+    def __call__(self, event: ProgressEvent) -> None:
+        with self._lock:
+            self._handle(event)
+
+    def _handle(self, ev: ProgressEvent) -> None:
+        err = self._err()
+        if ev.kind == "command":
+            if self.dry_run:
+                click.echo(ev.text)
+            elif self.debug:
+                self._clear_bar()
+                print(f"vertcut: {ev.stage}: $ {ev.text}", file=err)
+            return
+        if ev.kind == "warning":
+            self._clear_bar()
+            if self.mode == "json":
+                print(json.dumps({"event": "warning", "stage": ev.stage, "text": ev.text}), file=err)
+            else:
+                print(f"vertcut: warning: {ev.stage}: {ev.text}", file=err)
+            return
+        if self.mode == "none":
+            return
+        if self.mode == "json":
+            print(json.dumps(_event_dict(ev)), file=err, flush=True)
+            return
+        if ev.kind == "info":
+            if self.mode == "lines" or self.debug:
+                self._clear_bar()
+                print(f"vertcut: {ev.stage}: {ev.text}", file=err)
+            return
+        if self.mode == "lines":
+            if ev.kind == "start":
+                self._last_quarter[ev.stage] = 0
+                print(f"vertcut: {ev.stage}: started", file=err)
+            elif ev.kind == "advance" and ev.fraction is not None:
+                q = int(ev.fraction * 4)
+                if q > self._last_quarter.get(ev.stage, 0) and q < 4:
+                    self._last_quarter[ev.stage] = q
+                    print(f"vertcut: {ev.stage}: {q * 25}%", file=err)
+            elif ev.kind == "end":
+                print(f"vertcut: {ev.stage}: done{' - ' + ev.text if ev.text else ''}", file=err)
+            return
+        # bar
+        now = time.monotonic()
+        if ev.kind == "advance" and now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        if ev.kind == "end":
+            self._clear_bar()
+            print(f"{ev.stage}: done{' - ' + ev.text if ev.text else ''}", file=err)
+            return
+        frac = ev.fraction
+        width = 30
+        bar = "#" * int((frac or 0) * width)
+        pct = f"{frac * 100:5.1f}%" if frac is not None else "  ...."
+        done = f" {float(ev.done):.1f}{ev.unit}" if ev.done is not None else ""
+        print(f"\r{ev.stage:>10} [{bar:<{width}}] {pct}{done}", end="", file=err, flush=True)
+        self._open_bar = True
+
+    def _clear_bar(self) -> None:
+        if self._open_bar:
+            print("\r\033[K", end="", file=self._err())
+            self._open_bar = False
+
+    def close(self) -> None:
+        with self._lock:
+            self._clear_bar()
+
+
+def _event_dict(ev: ProgressEvent) -> dict[str, object]:
+    def num(v: Fraction | int | None) -> float | int | None:
+        return None if v is None else (v if isinstance(v, int) else float(v))
+
+    return {"event": ev.kind, "stage": ev.stage, "done": num(ev.done), "total": num(ev.total), "unit": ev.unit, "text": ev.text}
+
+
+@dataclass
+class CliState:
+    debug: bool = False
+    quiet: bool = False
+    progress_mode: str = "auto"
+    dry_run: bool = False
+    sink: StderrProgress = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sink = StderrProgress(self.progress_mode, dry_run=self.dry_run, debug=self.debug)
+
+    def ffmpeg(self, timeout: float | None = None) -> FFmpeg:
+        """An ffmpeg runner wired to this invocation's dry-run flag and progress."""
+        return FFmpeg(dry_run=self.dry_run, sink=self.sink, timeout=timeout, loglevel="info" if self.debug else "warning")
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+def get_state() -> CliState:
+    """The current invocation's state (a default one outside a ``vertcut`` group)."""
+    ctx = click.get_current_context()
+    state = ctx.find_object(CliState)
+    if state is None:
+        state = CliState()
+        ctx.obj = state
+    return state
