@@ -1,0 +1,112 @@
+"""Writing outputs atomically: a temporary name in the same folder, then rename.
+
+A failed or interrupted stage never leaves a partial output under the final
+name, and a rerun can trust that an existing output is complete::
+
+    with atomic_path(out) as tmp:        # tmp keeps out's extension
+        ffmpeg.run([..., str(tmp)])      # ffmpeg picks the muxer from it
+    # out exists now; on an exception tmp was removed and out untouched
+
+``atomic_dir`` does the same for a folder of outputs (HLS, DASH).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import OutOfSpaceError
+
+__all__ = ["TMP_MARK", "atomic_dir", "atomic_path", "cache_root", "file_digest"]
+
+TMP_MARK = ".vertcut-tmp"
+
+
+def _tmp_name(final: Path) -> Path:
+    tag = uuid.uuid4().hex[:8]
+    return final.with_name(f".{final.stem}{TMP_MARK}-{tag}{final.suffix}")
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; rename it to ``final`` on success."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(final)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    except OSError as exc:
+        _remove(tmp)
+        if exc.errno == errno.ENOSPC:
+            raise OutOfSpaceError("the disk is full", path=final) from exc
+        raise
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary folder beside ``final``; it replaces ``final`` on success."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(final)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if final.exists():
+            old = _tmp_name(final)
+            os.replace(final, old)
+            os.replace(tmp, final)
+            _remove(old)
+        else:
+            os.replace(tmp, final)
+    except OSError as exc:
+        _remove(tmp)
+        if exc.errno == errno.ENOSPC:
+            raise OutOfSpaceError("the disk is full", path=final) from exc
+        raise
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink()
+
+
+def file_digest(path: str | os.PathLike[str], *, quick: bool = False) -> str:
+    """SHA-256 of a file (``quick``: size plus the first and last MiB, for cache keys)."""
+    h = hashlib.sha256()
+    p = Path(path)
+    size = p.stat().st_size
+    with p.open("rb") as fh:
+        if quick and size > 4 << 20:
+            h.update(str(size).encode())
+            h.update(fh.read(1 << 20))
+            fh.seek(-(1 << 20), os.SEEK_END)
+            h.update(fh.read(1 << 20))
+        else:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def cache_root() -> Path:
+    """Where analysis caches live: ``$VERTCUT_CACHE_DIR`` or ``$XDG_CACHE_HOME/vertcut``."""
+    env = os.environ.get("VERTCUT_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vertcut"

@@ -1,0 +1,49 @@
+"""Shared fixtures: generated media, isolated config/cache dirs, in-process CLI."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from mediagen import make_clip  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_media"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep user presets and caches out of the tests (each test sees empty ones)."""
+    base = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(base / "presets"))
+    monkeypatch.setenv("VERTCUT_CACHE_DIR", str(base / "cache"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def clip(media_dir: Path) -> Path:
+    """2 s, 320x180, 25 fps, H.264 with B-frames + AAC; frame i shows index i; a cut every 10 frames."""
+    return make_clip(media_dir / "clip.mp4", frames=50, shot_len=10)
+
+
+def run_cli(*args: str, input: str | None = None) -> Result:
+    """Run the vertcut CLI in-process."""
+    from vertcut.cli import cli
+
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+
+
+@pytest.fixture
+def cli_run():  # type: ignore[no-untyped-def]
+    return run_cli
