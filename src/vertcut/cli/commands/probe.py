@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ...media.probe import MediaInfo, probe
-from ...timebase import format_timecode
+from ...media.probe import MediaInfo, frame_table, probe
+from ...timebase import format_timecode, to_ffmpeg_seconds
 
 __all__ = ["command"]
 
@@ -55,8 +55,18 @@ def _human(info: MediaInfo) -> str:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the probe as JSON (exact times as num/den strings).")
 @click.option("--no-scan", is_flag=True, help="Trust the header; do not read every packet.")
-def command(file: Path, as_json: bool, no_scan: bool) -> None:
+@click.option("--frames", is_flag=True, help="Print every video frame's index, pts and exact time instead.")
+def command(file: Path, as_json: bool, no_scan: bool, frames: bool) -> None:
     """Describe FILE: streams, exact frame rate, VFR, rotation, colour, chapters."""
+    if frames:
+        table = frame_table(file)
+        if as_json:
+            click.echo(json.dumps({"time_base": str(table.time_base), "pts": table.pts.tolist()}))
+            return
+        click.echo(f"# frame pts seconds  (time base {table.time_base})")
+        for i, pts in enumerate(table.pts.tolist()):
+            click.echo(f"{i} {pts} {to_ffmpeg_seconds(pts * table.time_base)}")
+        return
     info = probe(file, scan=not no_scan)
     if as_json:
         click.echo(json.dumps(info.to_dict(), indent=2, ensure_ascii=False))
