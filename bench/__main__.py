@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Result  # noqa: E402
+from bench.harness import Result
 
 
 def main() -> int:
@@ -45,9 +45,7 @@ def main() -> int:
     failed = [r for r in results if r.ok is False]
     print(f"\n{len(results)} benchmarks, {len(failed)} below target")
     if args.json:
-        args.json.write_text(
-            json.dumps([{**r.__dict__, "ratio": r.ratio, "ok": r.ok} for r in results], indent=2)
-        )
+        args.json.write_text(json.dumps([{**r.__dict__, "ratio": r.ratio, "ok": r.ok} for r in results], indent=2))
     return 1 if failed else 0
 
 

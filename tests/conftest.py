@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mediagen import make_clip  # noqa: E402
+from mediagen import make_clip
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_media"

@@ -74,7 +74,9 @@ def test_writer_pipes_raw_frames(tmp_path: Path) -> None:
     out = tmp_path / "raw.mp4"
     ff = FFmpeg()
     frame = bytes([128]) * (64 * 48 * 3 // 2)
-    with ff.open(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "64x48", "-r", "25", "-i", "pipe:0", str(out)]) as proc:
+    with ff.open(
+        ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "64x48", "-r", "25", "-i", "pipe:0", str(out)]
+    ) as proc:
         for _ in range(10):
             proc.write(frame)
     import av
@@ -85,7 +87,12 @@ def test_writer_pipes_raw_frames(tmp_path: Path) -> None:
 
 def test_writer_reports_a_dead_ffmpeg(tmp_path: Path) -> None:
     ff = FFmpeg()
-    with pytest.raises(FFmpegError), ff.open(["-f", "rawvideo", "-s", "64x48", "-i", "pipe:0", "-c:v", "nosuchcodec", str(tmp_path / "o.mp4")]) as proc:
+    with (
+        pytest.raises(FFmpegError),
+        ff.open(
+            ["-f", "rawvideo", "-s", "64x48", "-i", "pipe:0", "-c:v", "nosuchcodec", str(tmp_path / "o.mp4")]
+        ) as proc,
+    ):
         for _ in range(200):
             proc.write(bytes(64 * 48 * 3))
             time.sleep(0.005)
@@ -157,7 +164,15 @@ def test_escaped_path_survives_a_real_filter_graph(tmp_path: Path) -> None:
     subs.write_text("1\n00:00:00,000 --> 00:00:01,000\nhi\n", encoding="utf-8")
     out = tmp_path / "o.mp4"
     FFmpeg().run(
-        ["-f", "lavfi", "-i", "color=c=black:s=160x90:d=1", "-vf", f"subtitles=filename={escape_filter_path(subs)}", str(out)]
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=160x90:d=1",
+            "-vf",
+            f"subtitles=filename={escape_filter_path(subs)}",
+            str(out),
+        ]
     )
     assert out.stat().st_size > 0
 

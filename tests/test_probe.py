@@ -53,15 +53,50 @@ def test_start_time_offset(tmp_path: Path) -> None:
 
 def test_colour_chapters_and_subtitles(tmp_path: Path, clip: Path) -> None:
     meta = tmp_path / "chapters.txt"
-    meta.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=Ep 1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Ep 2\n")
+    meta.write_text(
+        ";FFMETADATA1\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=Ep 1\n"
+        "[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Ep 2\n"
+    )
     srt = tmp_path / "s.srt"
     srt.write_text("1\n00:00:00,000 --> 00:00:01,000\n你好\n", encoding="utf-8")
     out = tmp_path / "rich.mkv"
     FFmpeg().run(
-        ["-i", str(clip), "-i", str(meta), "-i", str(srt), "-map", "0", "-map", "2",
-         "-map_chapters", "1", "-c:v", "libx264", "-preset", "ultrafast", "-x264-params", "colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc",
-         "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
-         "-c:a", "copy", "-c:s", "srt", "-metadata:s:s:0", "language=chi", str(out)]
+        [
+            "-i",
+            str(clip),
+            "-i",
+            str(meta),
+            "-i",
+            str(srt),
+            "-map",
+            "0",
+            "-map",
+            "2",
+            "-map_chapters",
+            "1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-x264-params",
+            "colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-color_primaries",
+            "bt2020",
+            "-color_trc",
+            "smpte2084",
+            "-colorspace",
+            "bt2020nc",
+            "-c:a",
+            "copy",
+            "-c:s",
+            "srt",
+            "-metadata:s:s:0",
+            "language=chi",
+            str(out),
+        ]
     )
     info = probe(out)
     v = info.video[0]

@@ -34,7 +34,13 @@ DAY = 24 * 3600
 
 @pytest.mark.parametrize(
     ("text", "rate"),
-    [("23.976", NTSC_23_976), ("29.97", NTSC_29_97), ("30000/1001", NTSC_29_97), ("59.94", NTSC_59_94), ("25", Fraction(25))],
+    [
+        ("23.976", NTSC_23_976),
+        ("29.97", NTSC_29_97),
+        ("30000/1001", NTSC_29_97),
+        ("59.94", NTSC_59_94),
+        ("25", Fraction(25)),
+    ],
 )
 def test_parse_rate_is_exact(text: str, rate: Fraction) -> None:
     assert parse_rate(text) == rate

@@ -326,4 +326,3 @@ def _build(tp: Any, value: Any, key: str, problems: list[str]) -> Any:
 
 def _join(key: str, name: str) -> str:
     return f"{key}.{name}" if key else name
-

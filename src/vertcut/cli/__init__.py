@@ -44,7 +44,9 @@ class VertcutGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         from . import commands
 
-        names = [m.name.replace("_", "-") for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
+        names = [
+            m.name.replace("_", "-") for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")
+        ]
         return sorted(names)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:

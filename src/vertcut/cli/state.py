@@ -115,7 +115,14 @@ def _event_dict(ev: ProgressEvent) -> dict[str, object]:
     def num(v: Fraction | int | None) -> float | int | None:
         return None if v is None else (v if isinstance(v, int) else float(v))
 
-    return {"event": ev.kind, "stage": ev.stage, "done": num(ev.done), "total": num(ev.total), "unit": ev.unit, "text": ev.text}
+    return {
+        "event": ev.kind,
+        "stage": ev.stage,
+        "done": num(ev.done),
+        "total": num(ev.total),
+        "unit": ev.unit,
+        "text": ev.text,
+    }
 
 
 @dataclass
@@ -131,7 +138,9 @@ class CliState:
 
     def ffmpeg(self, timeout: float | None = None) -> FFmpeg:
         """An ffmpeg runner wired to this invocation's dry-run flag and progress."""
-        return FFmpeg(dry_run=self.dry_run, sink=self.sink, timeout=timeout, loglevel="info" if self.debug else "warning")
+        return FFmpeg(
+            dry_run=self.dry_run, sink=self.sink, timeout=timeout, loglevel="info" if self.debug else "warning"
+        )
 
     def close(self) -> None:
         self.sink.close()

@@ -41,7 +41,16 @@ __all__ = [
     "probe",
 ]
 
-_PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020", 11: "smpte431", 12: "smpte432"}
+_PRIMARIES = {
+    1: "bt709",
+    4: "bt470m",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    9: "bt2020",
+    11: "smpte431",
+    12: "smpte432",
+}
 _TRANSFER = {
     1: "bt709",
     4: "gamma22",
@@ -169,7 +178,8 @@ class MediaInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: Fractions become ``"num/den"`` strings."""
-        return _jsonable(self)
+        out: dict[str, Any] = _jsonable(self)
+        return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -298,7 +308,13 @@ def open_container(path: str | os.PathLike[str]) -> av.container.InputContainer:
         raise InvalidMediaError(f"cannot open: {exc.strerror}", path=p) from None
 
 
+def _exact(value: Any) -> Fraction:
+    """A PyAV rational (typed as optional) as an exact Fraction."""
+    return Fraction(value)
+
+
 def _fraction(value: Any) -> Fraction | None:
+    """A positive Fraction from a PyAV rational, else None."""
     if value is None:
         return None
     f = Fraction(value)
@@ -369,13 +385,13 @@ def frame_table(path: str | os.PathLike[str], stream_index: int | None = None) -
     with open_container(path) as container:
         streams = container.streams.video
         if not streams:
-            raise NoVideoStreamError("has no video stream", path=path)
+            raise NoVideoStreamError("has no video stream", path=Path(path))
         stream = streams[0] if stream_index is None else container.streams[stream_index]
         values: list[int] = []
         for packet in container.demux(stream):
             if packet.pts is not None and not packet.is_discard:
                 values.append(int(packet.pts))
-        tb = Fraction(stream.time_base)
+        tb = _exact(stream.time_base)
     arr = np.array(values, dtype=np.int64)
     arr.sort()
     return FrameTable(tb, arr)
@@ -404,23 +420,27 @@ def probe(path: str | os.PathLike[str], *, scan: bool = True) -> MediaInfo:
             rotation = _first_frame_rotation(c, p)
             c.seek(0)
         pts_tables, ends = _scan_packets(c) if scan else ({}, {})
-        videos = tuple(_video_info(s, pts_tables.get(s.index), rotation if i == 0 else 0) for i, s in enumerate(c.streams.video))
+        videos = tuple(
+            _video_info(s, pts_tables.get(s.index), rotation if i == 0 else 0) for i, s in enumerate(c.streams.video)
+        )
         audios = tuple(_audio_info(s) for s in c.streams.audio)
         subs = tuple(
-            SubtitleStreamInfo(s.index, s.codec_context.name if s.codec_context else "unknown", s.language, s.metadata.get("title"))
+            SubtitleStreamInfo(
+                s.index, s.codec_context.name if s.codec_context else "unknown", s.language, s.metadata.get("title")
+            )
             for s in c.streams.subtitles
         )
         chapters = tuple(
             Chapter(
-                Fraction(ch["start"]) * Fraction(ch["time_base"]),
-                Fraction(ch["end"]) * Fraction(ch["time_base"]),
+                Fraction(ch["start"]) * _exact(ch["time_base"]),
+                Fraction(ch["end"]) * _exact(ch["time_base"]),
                 (ch.get("metadata") or {}).get("title"),
             )
             for ch in c.chapters()
         )
         actual_end: Fraction | None = None
         if ends:
-            actual_end = max(Fraction(e) * Fraction(c.streams[i].time_base) for i, e in ends.items())
+            actual_end = max(Fraction(e) * _exact(c.streams[i].time_base) for i, e in ends.items())
         info = MediaInfo(
             path=str(p),
             format_name=c.format.name,
@@ -452,7 +472,9 @@ def _check_duration(info: MediaInfo, actual_end: Fraction | None) -> None:
     if info.duration is None:
         return
     if actual_end is None:
-        raise InvalidMediaError(f"header declares {float(info.duration):.3f} s of media but the file holds no packets", path=info.path)
+        raise InvalidMediaError(
+            f"header declares {float(info.duration):.3f} s of media but the file holds no packets", path=info.path
+        )
     held = actual_end - info.start_time
     if info.duration > held * _DURATION_SLACK + 2:
         raise InvalidMediaError(
@@ -469,7 +491,7 @@ def _hms(seconds: Fraction) -> str:
 
 def _video_info(s: Any, pts: list[int] | None, rotation: int) -> VideoStreamInfo:
     cc = s.codec_context
-    tb = Fraction(s.time_base)
+    tb = _exact(s.time_base)
     fmt = cc.format
     avg = _fraction(s.average_rate)
     table = np.array(sorted(pts), dtype=np.int64) if pts else np.zeros(0, dtype=np.int64)
@@ -507,7 +529,7 @@ def _video_info(s: Any, pts: list[int] | None, rotation: int) -> VideoStreamInfo
 
 def _audio_info(s: Any) -> AudioStreamInfo:
     cc = s.codec_context
-    tb = Fraction(s.time_base)
+    tb = _exact(s.time_base)
     return AudioStreamInfo(
         index=s.index,
         codec=cc.name,

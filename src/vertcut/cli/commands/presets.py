@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ...errors import PresetError
-from ...presets import find_preset, kinds, list_presets, load_preset, load_preset_file, user_dir
+from ...presets import find_preset, list_presets, load_preset, load_preset_file, user_dir
 
 __all__ = ["command"]
 
@@ -68,7 +68,7 @@ def show_cmd(name: str) -> None:
 
 @command.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--kind", type=click.Choice(sorted(kinds())) if kinds() else None, help="Kind, if the file does not say.")
+@click.option("--kind", help="Kind (subtitle, ladder, ...), if neither the file nor its folder says.")
 def validate_cmd(files: tuple[Path, ...], kind: str | None) -> None:
     """Check preset FILES; report every problem with its key."""
     failed = 0

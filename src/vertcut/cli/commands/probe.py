@@ -43,7 +43,8 @@ def _human(info: MediaInfo) -> str:
             extras.append("HDR")
         lines.append("             " + ", ".join(extras))
     for a in info.audio:
-        lines.append(f"  audio #{a.index}  {a.codec} {a.sample_rate} Hz {a.layout} ({a.channels} ch){' ' + a.language if a.language else ''}")
+        lang = f" {a.language}" if a.language else ""
+        lines.append(f"  audio #{a.index}  {a.codec} {a.sample_rate} Hz {a.layout} ({a.channels} ch){lang}")
     for s in info.subtitles:
         lines.append(f"  subs  #{s.index}  {s.codec}{' ' + s.language if s.language else ''}")
     for i, ch in enumerate(info.chapters, 1):
