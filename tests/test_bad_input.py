@@ -53,6 +53,12 @@ def bad(tmp_path: Path, clip: Path) -> dict[str, Path]:
     moov = data.find(b"moov")
     files["truncated"].write_bytes(data[: moov - 4] if moov > 0 else data[: len(data) // 2])
     files["forged"] = _forged_mkv(tmp_path)
+    # a fast-start MP4 keeps its index at the front: cut in half it still opens
+    faststart = tmp_path / "faststart.mp4"
+    FFmpeg().run(["-i", str(clip), "-c", "copy", "-movflags", "+faststart", str(faststart)])
+    data = faststart.read_bytes()
+    files["faststart-half"] = tmp_path / "faststart-half.mp4"
+    files["faststart-half"].write_bytes(data[: len(data) // 2])
     files["fifo"] = tmp_path / "pipe.mp4"
     os.mkfifo(files["fifo"])
     return files
@@ -65,6 +71,7 @@ EXPECTED = {
     "text": (InvalidMediaError, "text file"),
     "truncated": (InvalidMediaError, "no 'moov'"),
     "forged": (InvalidMediaError, "declares 10:00:00"),
+    "faststart-half": (InvalidMediaError, "truncated or damaged"),
     "fifo": (InvalidMediaError, "FIFO"),
 }
 

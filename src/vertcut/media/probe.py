@@ -66,8 +66,8 @@ _TRANSFER = {
 }
 _MATRIX = {0: "gbr", 1: "bt709", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020nc", 10: "bt2020c"}
 _HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}
-# how far the header's duration may exceed what the packets hold
-_DURATION_SLACK = Fraction(2)
+# how far the header's duration may exceed what the packets hold (seconds)
+_DURATION_SLACK = Fraction(1, 2)
 
 
 @dataclass(frozen=True)
@@ -476,10 +476,13 @@ def _check_duration(info: MediaInfo, actual_end: Fraction | None) -> None:
             f"header declares {float(info.duration):.3f} s of media but the file holds no packets", path=info.path
         )
     held = actual_end - info.start_time
-    if info.duration > held * _DURATION_SLACK + 2:
+    # a little slack for streams that end a frame early; more missing means the
+    # file was cut short (a fast-start MP4 keeps its index but loses its data)
+    # or its header lies
+    if info.duration - held > max(_DURATION_SLACK, info.duration / 20):
         raise InvalidMediaError(
-            f"header declares {_hms(info.duration)} but the file holds only {float(held):.3f} s "
-            f"of packets ({info.size_bytes} bytes): damaged or forged header",
+            f"header declares {_hms(info.duration)} ({float(info.duration):.3f} s) but the file holds only "
+            f"{float(held):.3f} s of packets ({info.size_bytes} bytes): truncated or damaged",
             path=info.path,
         )
 
