@@ -475,7 +475,9 @@ def _check_duration(info: MediaInfo, actual_end: Fraction | None) -> None:
         raise InvalidMediaError(
             f"header declares {float(info.duration):.3f} s of media but the file holds no packets", path=info.path
         )
-    held = actual_end - info.start_time
+    # containers disagree on whether "duration" spans from the start time or
+    # from zero (Matroska); measure from zero, the lenient reading
+    held = actual_end
     # a little slack for streams that end a frame early; more missing means the
     # file was cut short (a fast-start MP4 keeps its index but loses its data)
     # or its header lies
