@@ -1,0 +1,91 @@
+"""``vertcut run MASTER ...``: the whole pipeline for one master."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ...jobs import JobSpec, run_job
+from ..state import get_state
+
+__all__ = ["command"]
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+@click.command("run")
+@click.argument("master", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option(
+    "--subs", multiple=True, type=click.Path(path_type=Path), help="Subtitle file (repeat; language from NAME.xx.srt)."
+)
+@click.option("--markers", type=click.Path(path_type=Path), help="Cliffhanger markers (EDL, FCPXML, CSV, ...).")
+@click.option("--burn-lang", help="Language to burn in (default: the first --subs file).")
+@click.option("--aspect", default="9:16", show_default=True, help="Target aspect: 9:16, 4:5, 1:1.")
+@click.option(
+    "--mode", "reframe_mode", default="auto", show_default=True, help="Reframe mode: auto|static|track|center|pad."
+)
+@click.option("--sub-preset", "subtitle_preset", default="elder-large", show_default=True, help="Subtitle preset.")
+@click.option("--ladder", default="h264-default", show_default=True, help="Ladder preset.")
+@click.option("--package", "packages", default="hls,dash,ts,mp4", show_default=True, help="Packages to write.")
+@click.option("--masters", "masters", default="", help="Platform upload masters, e.g. douyin,youtube-shorts.")
+@click.option("--free-episodes", type=int, help="The first N episodes are free.")
+@click.option("--snap", help="Snap markers to shot cuts within this distance, e.g. 0.5s or 12f.")
+@click.option("--vmaf", is_flag=True, help="Score every rung with VMAF.")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="Episodes encoded at once."
+)
+@click.option("--force", is_flag=True, help="Redo every stage, even those already done.")
+def command(
+    master: Path,
+    out: Path,
+    subs: tuple[Path, ...],
+    markers: Path | None,
+    burn_lang: str | None,
+    aspect: str,
+    reframe_mode: str,
+    subtitle_preset: str,
+    ladder: str,
+    packages: str,
+    masters: str,
+    free_episodes: int | None,
+    snap: str | None,
+    vmaf: bool,
+    jobs: int,
+    force: bool,
+) -> None:
+    """Make vertical episodes from MASTER: reframe, burn subtitles, split, encode.
+
+    Stages already done with the same inputs and settings are skipped, so a
+    killed run resumes where it stopped.
+    """
+    st = get_state()
+    spec = JobSpec(
+        master=master,
+        out=out,
+        subs=subs,
+        markers=markers,
+        burn_lang=burn_lang,
+        aspect=aspect,
+        reframe_mode=reframe_mode,
+        subtitle_preset=subtitle_preset,
+        ladder=ladder,
+        packages=_csv(packages),
+        masters=_csv(masters),
+        free_episodes=free_episodes,
+        snap=snap,
+        vmaf=vmaf,
+        jobs=jobs,
+    )
+    report = run_job(spec, ffmpeg=st.ffmpeg(), sink=st.sink, force=force)
+    if st.dry_run:
+        return
+    for stage, status in report.stages.items():
+        click.echo(f"{stage:<8} {status}")
+    for ep in report.episodes:
+        click.echo(json.dumps(ep, ensure_ascii=False, default=str)[:200])
+    click.echo(f"report: {out / 'report.json'}")

@@ -1,0 +1,257 @@
+"""The main job: one master in, platform-ready vertical episodes out.
+
+Stages, each resumable (see :mod:`vertcut.jobs.ledger`):
+
+1. ``probe``    - preflight the master (PyAV): a readable, complete video.
+2. ``analyse``  - one decode pass: shot cuts, fades, faces, motion (cached).
+3. ``reframe``  - the 9:16 picture, following the subject of each shot.
+4. ``burn``     - subtitles in one language burned in with an accessibility preset.
+5. ``split``    - episodes cut frame-exactly at the cliffhanger markers, with the
+                  other subtitle languages re-timed per episode and a manifest.
+6. ``encode``   - per episode: ABR ladder, HLS/DASH/TS/MP4 packages, platform masters.
+
+Every output is written atomically, so a killed job resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import InputError, VertcutError
+from ..ffmpeg import FFmpeg
+from ..fsutil import atomic_path
+from ..media import probe
+from ..progress import ProgressSink, Reporter
+from .ledger import Ledger, stage_key
+
+__all__ = ["JobReport", "JobSpec", "run_job", "subtitle_language"]
+
+_LANG_RE = re.compile(r"\.([a-z]{2,3}(?:-[A-Za-z]{2,4})?)\.(srt|vtt|ass|ssa)$", re.IGNORECASE)
+
+
+def subtitle_language(path: Path) -> str | None:
+    """The language tag in a subtitle file name (``ep.zh.srt`` -> ``zh``)."""
+    m = _LANG_RE.search(Path(path).name)
+    return m.group(1).lower() if m else None
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to make from one master. Paths are as given; the CLI resolves them."""
+
+    master: Path
+    out: Path
+    subs: tuple[Path, ...] = ()
+    markers: Path | None = None
+    burn_lang: str | None = None  # default: the first subtitle file's language
+    aspect: str = "9:16"
+    reframe_mode: str = "auto"
+    subtitle_preset: str = "elder-large"
+    ladder: str = "h264-default"
+    packages: tuple[str, ...] = ("hls", "dash", "ts", "mp4")
+    masters: tuple[str, ...] = ()
+    free_episodes: int | None = None
+    snap: str | None = None
+    vmaf: bool = False
+    jobs: int = 1
+
+    def burn_subtitle(self) -> Path | None:
+        if not self.subs:
+            return None
+        if self.burn_lang is None:
+            return self.subs[0]
+        for s in self.subs:
+            if subtitle_language(s) == self.burn_lang:
+                return s
+        raise InputError(f"no subtitle file for language {self.burn_lang!r} among {', '.join(map(str, self.subs))}")
+
+
+@dataclass
+class JobReport:
+    master: str
+    out: str
+    stages: dict[str, str] = field(default_factory=dict)  # stage -> "done" | "skipped" | "failed: ..."
+    episodes: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_inputs(spec: JobSpec) -> None:
+    for p in (*spec.subs, *([spec.markers] if spec.markers else [])):
+        if not Path(p).is_file():
+            raise InputError("no such file" if not Path(p).exists() else "is not a regular file", path=p)
+
+
+def run_job(
+    spec: JobSpec, *, ffmpeg: FFmpeg | None = None, sink: ProgressSink | None = None, force: bool = False
+) -> JobReport:
+    """Run every stage for one master (skipping stages already done with the same inputs).
+
+    Raises:
+        VertcutError: the first stage that fails (outputs of earlier stages stay, and
+            a rerun resumes after them).
+    """
+    ff = ffmpeg or FFmpeg(sink=sink)
+    rep = Reporter(sink, "job")
+    out = Path(spec.out)
+    _check_inputs(spec)
+    info = probe(spec.master)
+    info.require_video()
+    report = JobReport(master=str(spec.master), out=str(out))
+    warnings: list[str] = report.warnings
+
+    def collect(ev: Any) -> None:
+        if ev.kind == "warning":
+            warnings.append(f"{ev.stage}: {ev.text}")
+        if sink is not None:
+            sink(ev)
+
+    ledger = Ledger(out)
+    work = out / "work"
+    dry = ff.dry_run
+    with ledger.locked():
+        if force:
+            for stage in ("reframe", "burn", "split", "encode"):
+                ledger.forget(stage)
+
+        # --- analyse (cached on disk by the analysis module itself) ---------------------
+        from ..analysis import analyse
+
+        analysis = analyse(spec.master, sink=collect)
+        report.stages["analyse"] = "done"
+
+        # --- reframe ---------------------------------------------------------------------
+        from ..reframe import reframe
+
+        reframed = work / "reframed.mp4"
+        key = stage_key([spec.master], {"aspect": spec.aspect, "mode": spec.reframe_mode})
+        if not dry and ledger.is_done("reframe", key):
+            report.stages["reframe"] = "skipped"
+        else:
+            reframe(
+                spec.master,
+                reframed,
+                aspect=spec.aspect,
+                mode=spec.reframe_mode,
+                path_out=work / "reframe-path.json",
+                analysis=analysis,
+                ffmpeg=ff,
+                sink=collect,
+            )
+            if not dry:
+                ledger.mark("reframe", key, [reframed])
+            report.stages["reframe"] = "done"
+
+        # --- burn ------------------------------------------------------------------------
+        picture = reframed
+        burn_src = spec.burn_subtitle()
+        if burn_src is not None:
+            from ..subtitles import burn
+
+            burned = work / "burned.mp4"
+            lang = spec.burn_lang or subtitle_language(burn_src)
+            key = stage_key(
+                [reframed, burn_src] if reframed.exists() else [burn_src],
+                {"preset": spec.subtitle_preset, "lang": lang},
+            )
+            if not dry and ledger.is_done("burn", key):
+                report.stages["burn"] = "skipped"
+            else:
+                burn(reframed, burn_src, burned, preset=spec.subtitle_preset, lang=lang, ffmpeg=ff, sink=collect)
+                if not dry:
+                    ledger.mark("burn", key, [burned])
+                report.stages["burn"] = "done"
+            picture = burned
+
+        # --- split -----------------------------------------------------------------------
+        episodes_dir = out / "episodes"
+        episode_files: list[Path] = []
+        if spec.markers is not None:
+            from ..markers import read_markers
+            from ..split import plan_split, render_split
+
+            info_rate = info.require_video().frame_rate
+            markers = read_markers(spec.markers, rate=info_rate)
+            other_subs = {subtitle_language(s) or f"sub{i}": s for i, s in enumerate(spec.subs) if s != burn_src}
+            plan = plan_split(picture if picture.exists() else spec.master, markers, analysis=analysis, sink=collect,
+                              **_split_overrides(spec))  # fmt: skip
+            key = stage_key(
+                [p for p in (picture, spec.markers, *other_subs.values()) if Path(p).exists()],
+                {"free": spec.free_episodes, "snap": spec.snap},
+            )
+            manifest_path = episodes_dir / "manifest.json"
+            if not dry and ledger.is_done("split", key):
+                report.stages["split"] = "skipped"
+            else:
+                render_split(plan, episodes_dir, subtitles=other_subs or None, ffmpeg=ff, sink=collect)
+                if not dry:
+                    ledger.mark("split", key, [manifest_path])
+                report.stages["split"] = "done"
+            if manifest_path.exists():
+                manifest = json.loads(manifest_path.read_text())
+                for ep in manifest.get("episodes", []):
+                    report.episodes.append(ep)
+                    video = ep.get("outputs", {}).get("video") or ep.get("output")
+                    if video:
+                        episode_files.append(episodes_dir / video)
+        elif picture.exists():
+            episode_files = [picture]
+
+        # --- encode ----------------------------------------------------------------------
+        if episode_files:
+            from ..encode import encode_episode
+
+            def one(ep: Path) -> str:
+                dest = out / "encoded" / ep.stem
+                k = stage_key(
+                    [ep], {"ladder": spec.ladder, "packages": spec.packages, "masters": spec.masters, "vmaf": spec.vmaf}
+                )
+                name = f"encode-{ep.stem}"
+                if not dry and ledger.is_done(name, k):
+                    return "skipped"
+                encode_episode(ep, dest, ladder=spec.ladder, packages=spec.packages, masters=spec.masters,
+                               vmaf=spec.vmaf, ffmpeg=ff, sink=collect)  # fmt: skip
+                if not dry:
+                    ledger.mark(name, k, [dest / "report.json"])
+                return "done"
+
+            with ThreadPoolExecutor(max_workers=max(1, spec.jobs)) as pool:
+                results = list(pool.map(one, episode_files))
+            report.stages["encode"] = "skipped" if all(r == "skipped" for r in results) else "done"
+
+        if not dry:
+            with atomic_path(out / "report.json") as tmp:
+                tmp.write_text(
+                    json.dumps({"vertcut": __version__, **report.to_dict()}, indent=2, ensure_ascii=False, default=str)
+                )
+    rep.end(f"{len(episode_files)} episode(s) in {out}")
+    return report
+
+
+def _split_overrides(spec: JobSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if spec.free_episodes is not None:
+        out["free_episodes"] = spec.free_episodes
+    if spec.snap is not None:
+        out["snap"] = spec.snap
+    return out
+
+
+def run_batch(specs: list[JobSpec], *, ffmpeg: FFmpeg | None = None, sink: ProgressSink | None = None,
+              force: bool = False) -> list[tuple[JobSpec, JobReport | VertcutError]]:  # fmt: skip
+    """Run several jobs one after another; a failing job does not stop the others."""
+    results: list[tuple[JobSpec, JobReport | VertcutError]] = []
+    for spec in specs:
+        try:
+            results.append((spec, run_job(spec, ffmpeg=ffmpeg, sink=sink, force=force)))
+        except VertcutError as exc:
+            results.append((spec, exc))
+    return results
