@@ -293,7 +293,7 @@ def _build(tp: Any, value: Any, key: str, problems: list[str]) -> Any:
             return None
         val_tp = args[1] if len(args) == 2 else Any
         return {k: _build(val_tp, v, _join(key, k), problems) for k, v in value.items()}
-    if tp is Any:
+    if tp is Any or tp is object:
         return value
     if tp is bool:
         if not isinstance(value, bool):

@@ -78,8 +78,12 @@ def load_batch_file(path: str | Path) -> BatchFile:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PresetError(f"not valid TOML: {exc}", path=path) from None
     top = validate_data(_File, raw, path=path)
-    defaults = validate_data(_Defaults, dict(top.defaults), path=path)
     problems: list[str] = []
+    try:
+        defaults = validate_data(_Defaults, dict(top.defaults), path=path)
+    except PresetError as exc:
+        problems.extend(f"defaults.{p}" for p in exc.problems)
+        defaults = _Defaults()
     specs: list[JobSpec] = []
     base = path.parent
     for i, entry in enumerate(top.job):

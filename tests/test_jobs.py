@@ -1,0 +1,86 @@
+"""Resumable stages, the output-folder lock and batch files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from vertcut.errors import EXIT_PRESET, PresetError
+from vertcut.jobs import Ledger, LockedError, load_batch_file, stage_key, subtitle_language
+
+
+def test_stage_key_changes_with_content_and_params(tmp_path: Path) -> None:
+    a = tmp_path / "a.mp4"
+    a.write_bytes(b"one")
+    k1 = stage_key([a], {"crf": 18})
+    assert stage_key([a], {"crf": 18}) == k1
+    assert stage_key([a], {"crf": 19}) != k1
+    a.write_bytes(b"two")
+    assert stage_key([a], {"crf": 18}) != k1
+
+
+def test_ledger_skips_only_intact_outputs(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path)
+    out = tmp_path / "work" / "x.mp4"
+    out.parent.mkdir()
+    out.write_bytes(b"12345")
+    ledger.mark("reframe", "k1", [out])
+    assert ledger.is_done("reframe", "k1")
+    assert not ledger.is_done("reframe", "k2")  # other inputs or settings
+    out.write_bytes(b"123")  # tampered / truncated output
+    assert not ledger.is_done("reframe", "k1")
+    out.unlink()
+    assert not ledger.is_done("reframe", "k1")
+
+
+def test_lock_refuses_a_second_run_and_sweeps_temporaries(tmp_path: Path) -> None:
+    stale = tmp_path / "work" / ".x.vertcut-tmp-1234abcd.mp4"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"partial")
+    ledger = Ledger(tmp_path)
+    with ledger.locked():
+        assert not stale.exists()
+        with pytest.raises(LockedError, match="is being written by"), Ledger(tmp_path).locked():
+            pass
+    with Ledger(tmp_path).locked():  # released
+        pass
+
+
+def test_subtitle_language_from_name() -> None:
+    assert subtitle_language(Path("ep.zh.srt")) == "zh"
+    assert subtitle_language(Path("ep.pt-BR.vtt")) == "pt-br"
+    assert subtitle_language(Path("ep.srt")) is None
+
+
+def test_batch_file(tmp_path: Path) -> None:
+    f = tmp_path / "series.toml"
+    f.write_text(
+        '[defaults]\nsubtitle_preset = "elder-xl"\nmasters = ["douyin"]\n'
+        '[[job]]\nmaster = "a.mp4"\nout = "out/a"\nsubs = ["a.zh.srt"]\nmarkers = "a.edl"\n'
+        '[[job]]\nmaster = "b.mp4"\nout = "out/b"\nladder = "hevc"\n'
+    )
+    batch = load_batch_file(f)
+    a, b = batch.jobs
+    assert a.master == tmp_path / "a.mp4" and a.subs == (tmp_path / "a.zh.srt",) and a.markers == tmp_path / "a.edl"
+    assert a.subtitle_preset == "elder-xl" and a.masters == ("douyin",)
+    assert b.ladder == "hevc" and b.subtitle_preset == "elder-xl" and b.markers is None
+
+
+def test_batch_file_reports_every_problem(tmp_path: Path) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text('[defaults]\nladdr = "x"\n[[job]]\nmaster = "a.mp4"\nout = "o"\njobs = "two"\n[[job]]\nout = "o2"\n')
+    with pytest.raises(PresetError) as info:
+        load_batch_file(f)
+    text = " | ".join(info.value.problems)
+    assert "defaults.laddr: unknown key" in text
+    assert "job[0].jobs: expected an integer" in text
+    assert "job[1].(top level): every [[job]] needs" in text
+
+
+def test_batch_cli_bad_file(tmp_path: Path) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text("[[job]]\nmaster = 3\n")
+    res = run_cli("batch", str(f))
+    assert res.exit_code == EXIT_PRESET and res.stderr.startswith("vertcut: error:")
