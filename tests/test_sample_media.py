@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from fractions import Fraction
 
@@ -28,11 +29,11 @@ def test_master_properties() -> None:
 
 def test_ground_truth_is_consistent() -> None:
     cuts = TRUTH["hard_cuts"]
-    assert len(cuts) >= 6 and cuts == sorted(cuts) and 0 < cuts[0] and cuts[-1] < TRUTH["frames"]
+    assert len(cuts) >= 6 and cuts == sorted(cuts) and cuts[0] > 0 and cuts[-1] < TRUTH["frames"]
     assert len(TRUTH["fades"]) == 1 and len(TRUTH["faces"]) == TRUTH["frames"]
     shots = TRUTH["shots"]
     assert shots[0]["start"] == 0 and shots[-1]["end"] == TRUTH["frames"]
-    assert all(a["end"] == b["start"] for a, b in zip(shots, shots[1:], strict=False))
+    assert all(a["end"] == b["start"] for a, b in itertools.pairwise(shots))
     for m in TRUTH["markers"]:
         assert 0 < m["frame"] < TRUTH["frames"] and abs(m["frame"] - m["nearest_cut"]) <= 12
 
@@ -76,7 +77,7 @@ def test_face_boxes_match_a_real_detector(early_frames: dict[int, np.ndarray]) -
     hits = 0
     samples = [50, 150, 240, 500, 600]
     for i in samples:
-        truth = [f for f in TRUTH["faces"][i] if f["id"] == "astronaut"][0]
+        truth = next(f for f in TRUTH["faces"][i] if f["id"] == "astronaut")
         found = cascade.detect_multi_scale(
             early_frames[i], scale_factor=1.2, step_ratio=1, min_size=(30, 30), max_size=(120, 120)
         )
