@@ -201,7 +201,7 @@ def render(
 ) -> tuple[np.ndarray, list[dict[str, object]]]:
     local = index - shot.start
     span = max(1, shot.end - shot.start - 1)
-    offset = (local * 2 + shot.palette * 37) % DRIFT
+    offset = (shot.palette * 11) % 50 + local * 3 // 5  # slow pan, never wraps (shots <= 250 frames)
     frame = np.ascontiguousarray(bgs[shot.palette][:, offset : offset + W])
     faces: list[dict[str, object]] = []
     if shot.kind == "no_face":
