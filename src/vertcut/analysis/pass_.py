@@ -1,0 +1,180 @@
+"""The decode pass: stream frames once, keep a few numbers per frame."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from queue import Queue
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidMediaError
+from ..media.probe import open_container, probe
+from ..progress import Reporter
+
+if TYPE_CHECKING:
+    from . import AnalysisParams
+
+__all__ = ["FaceBox", "Signals", "run_pass"]
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A detected face on frame ``frame``, in source pixels."""
+
+    frame: int
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float = 1.0
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+
+@dataclass
+class Signals:
+    frame_count: int
+    frame_rate: Fraction
+    width: int
+    height: int
+    scores: npt.NDArray[np.float32]
+    luma: npt.NDArray[np.float32]
+    motion_x: npt.NDArray[np.float32]
+    saliency_x: npt.NDArray[np.float32]
+    faces: list[FaceBox] = field(default_factory=list)
+
+
+@functools.cache
+def _cascade() -> Any:
+    import skimage.data
+    from skimage.feature import Cascade
+
+    return Cascade(skimage.data.lbp_frontal_face_cascade_filename())  # type: ignore[no-untyped-call]
+
+
+def detect_faces(gray: npt.NDArray[np.uint8], scale: float, frame: int) -> list[FaceBox]:
+    """Faces in a gray image; boxes scaled by ``scale`` back to source pixels."""
+    side = min(gray.shape[:2])
+    found = _cascade().detect_multi_scale(
+        img=gray,
+        scale_factor=1.25,
+        step_ratio=1.3,
+        min_size=(max(20, side // 10), max(20, side // 10)),
+        max_size=(max(24, side // 2), max(24, side // 2)),
+        min_neighbor_number=3,
+    )
+    return [FaceBox(frame, d["c"] * scale, d["r"] * scale, d["width"] * scale, d["height"] * scale) for d in found]
+
+
+def _grow(arr: npt.NDArray[np.float32], n: int) -> npt.NDArray[np.float32]:
+    if n < arr.shape[0]:
+        return arr
+    out = np.full(max(n + 1, arr.shape[0] * 2), np.nan, dtype=np.float32)
+    out[: arr.shape[0]] = arr
+    return out
+
+
+_SENTINEL = object()
+
+
+def _decoder(container: Any, stream: Any, out: Queue[Any], stop: threading.Event, small: tuple[int, int]) -> None:
+    """Decode thread: pushes (frame, small RGB array) pairs; None ends the stream."""
+    try:
+        for frame in container.decode(stream):
+            if stop.is_set():
+                break
+            rgb = frame.reformat(width=small[0], height=small[1], format="rgb24").to_ndarray()
+            out.put((frame, rgb))
+        out.put(None)
+    except Exception as exc:  # handed to the consumer, which raises it
+        out.put(exc)
+
+
+def run_pass(path: Path, params: AnalysisParams, rep: Reporter) -> Signals:
+    info = probe(path)
+    v = info.require_video()
+    if v.frame_count < 1:
+        raise InvalidMediaError("has no decodable video frames", path=path)
+    rate = v.frame_rate
+    sw = max(16, params.width)
+    sh = max(9, round(sw * v.height / v.width / 2) * 2)
+    fw = min(params.face_width, v.width)
+    fh = max(16, round(fw * v.height / v.width / 2) * 2)
+    face_step = max(1, round(params.face_every * rate))
+    n_est = v.frame_count
+    scores = np.full(n_est + 1, np.nan, dtype=np.float32)
+    luma = scores.copy()
+    motion = scores.copy()
+    sal = scores.copy()
+    faces: list[FaceBox] = []
+    rep.start(n_est, "frames")
+    prev: npt.NDArray[np.float32] | None = None
+    prev_gray: npt.NDArray[np.float32] | None = None
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    xs = (np.arange(sw, dtype=np.float32) + 0.5) / sw
+    q: Queue[Any] = Queue(maxsize=16)
+    stop = threading.Event()
+    with open_container(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        worker = threading.Thread(target=_decoder, args=(container, stream, q, stop, (sw, sh)), daemon=True)
+        worker.start()
+        i = -1
+        try:
+            while True:
+                item = q.get()
+                if item is None:
+                    break
+                if isinstance(item, Exception):
+                    raise InvalidMediaError(f"decoding failed at frame {i + 1}: {item}", path=path) from item
+                frame, rgb = item
+                i += 1
+                scores, luma, motion, sal = (_grow(a, i) for a in (scores, luma, motion, sal))
+                cur = rgb.astype(np.float32)
+                gray = cur @ weights
+                luma[i] = float(gray.mean())
+                if prev is None or prev_gray is None:
+                    scores[i] = 0.0
+                    motion[i] = np.nan
+                else:
+                    scores[i] = float(np.abs(cur - prev).mean())
+                    moving = np.abs(gray - prev_gray)
+                    col = (moving * (moving > 12)).sum(axis=0)
+                    total = float(col.sum())
+                    motion[i] = float((col * xs).sum() / total) if total > sw * 4 else np.nan
+                contrast = np.abs(gray - luma[i]).sum(axis=0)
+                sal[i] = float((contrast * xs).sum() / max(float(contrast.sum()), 1e-6))
+                if params.faces and (i % face_step == 0 or scores[i] > 2 * params.min_score):
+                    g = frame.reformat(width=fw, height=fh, format="gray").to_ndarray()
+                    faces.extend(detect_faces(g, v.width / fw, i))
+                prev, prev_gray = cur, gray
+                if i % 25 == 0:
+                    rep.advance(i, n_est, "frames")
+        finally:
+            stop.set()
+            while worker.is_alive():
+                if not q.empty():
+                    q.get_nowait()
+                worker.join(timeout=0.05)
+    n = i + 1
+    if n < 1:
+        raise InvalidMediaError("has no decodable video frames", path=path)
+    return Signals(
+        frame_count=n,
+        frame_rate=rate,
+        width=v.width,
+        height=v.height,
+        scores=scores[:n].copy(),
+        luma=luma[:n].copy(),
+        motion_x=motion[:n].copy(),
+        saliency_x=sal[:n].copy(),
+        faces=faces,
+    )

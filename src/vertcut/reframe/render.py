@@ -1,0 +1,156 @@
+"""The render loop: decode, crop and resize YUV planes in NumPy/OpenCV, pipe to ffmpeg.
+
+Frames are decoded by PyAV in a thread, handed over through a small bounded
+queue (memory stays flat), cropped and scaled plane by plane (no RGB
+conversion), and written as raw ``yuv420p`` into an ffmpeg encoder running
+as a separate process at the same time. The source's audio is muxed by the
+same ffmpeg.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+from queue import Queue
+from typing import Any, cast
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidMediaError
+from ..ffmpeg import FFmpeg
+from ..fsutil import atomic_path
+from ..media.probe import MediaInfo, open_container
+from ..progress import Reporter
+
+__all__ = ["DEFAULT_ENCODER", "Planes", "encode_planes", "iter_yuv"]
+
+Planes = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
+
+DEFAULT_ENCODER = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
+
+
+def _split_planes(arr: npt.NDArray[np.uint8], w: int, h: int) -> Planes:
+    y = arr[:h]
+    u = arr[h : h + h // 4].reshape(h // 2, w // 2)
+    v = arr[h + h // 4 : h + h // 2].reshape(h // 2, w // 2)
+    return y, u, v
+
+
+def iter_yuv(path: Path, width: int, height: int) -> Iterator[Planes]:
+    """Decoded frames as (Y, U, V) planes, from a decode thread through a bounded queue."""
+    q: Queue[Any] = Queue(maxsize=8)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            with open_container(path) as c:
+                s = c.streams.video[0]
+                s.thread_type = "AUTO"
+                for frame in c.decode(s):
+                    if stop.is_set():
+                        return
+                    if frame.format.name != "yuv420p" or frame.width != width or frame.height != height:
+                        frame = frame.reformat(width=width, height=height, format="yuv420p")
+                    q.put(frame.to_ndarray())
+            q.put(None)
+        except Exception as exc:
+            q.put(exc)
+
+    t = threading.Thread(target=work, daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                raise InvalidMediaError(f"decoding failed: {item}", path=path) from item
+            yield _split_planes(item, width, height)
+    finally:
+        stop.set()
+        while t.is_alive():
+            while not q.empty():
+                q.get_nowait()
+            t.join(timeout=0.05)
+
+
+def encode_planes(
+    frames: Iterator[Planes],
+    out: Path,
+    *,
+    size: tuple[int, int],
+    rate: Fraction,
+    info: MediaInfo,
+    ffmpeg: FFmpeg,
+    reporter: Reporter,
+    total: int,
+    encoder_args: list[str] | None = None,
+    on_frame: Callable[[int], None] | None = None,
+) -> int:
+    """Pipe planes into an ffmpeg encoder (with the source's audio); returns frames written."""
+    ow, oh = size
+    args = [
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{ow}x{oh}", "-r", f"{rate.numerator}/{rate.denominator}",
+        "-i", "pipe:0",
+    ]  # fmt: skip
+    if info.audio:
+        args += ["-i", info.path, "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "192k", "-ar", "48000"]
+    else:
+        args += ["-map", "0:v:0"]
+    args += ["-vf", "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"]
+    args += list(encoder_args or DEFAULT_ENCODER)
+    args += ["-shortest", "-movflags", "+faststart"]
+    duration = Fraction(total) / rate
+    written = 0
+    with atomic_path(out) as tmp:
+        with ffmpeg.open([*args, str(tmp)], stage=reporter.stage, duration=duration) as proc:
+            for y, u, v in frames:
+                proc.write(np.ascontiguousarray(y).data)
+                proc.write(np.ascontiguousarray(u).data)
+                proc.write(np.ascontiguousarray(v).data)
+                written += 1
+                if on_frame is not None:
+                    on_frame(written)
+        if ffmpeg.dry_run:
+            return written
+    return written
+
+
+def resize_plane(p: npt.NDArray[np.uint8], w: int, h: int) -> npt.NDArray[np.uint8]:
+    if p.shape[1] == w and p.shape[0] == h:
+        return p
+    interp = cv2.INTER_AREA if p.shape[1] > w else cv2.INTER_LINEAR
+    return cast(npt.NDArray[np.uint8], cv2.resize(p, (w, h), interpolation=interp))
+
+
+def blurred_fill(p: npt.NDArray[np.uint8], w: int, h: int) -> npt.NDArray[np.uint8]:
+    """A heavily blurred cover-fit of ``p`` at w x h (cheap: blur at 1/8 size)."""
+    ph, pw = p.shape
+    scale = max(w / pw, h / ph)
+    cw, ch = min(pw, int(w / scale)), min(ph, int(h / scale))
+    x0, y0 = (pw - cw) // 2, (ph - ch) // 2
+    small = cv2.resize(p[y0 : y0 + ch, x0 : x0 + cw], (max(2, w // 8), max(2, h // 8)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), 3)
+    return cast(npt.NDArray[np.uint8], cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
+
+
+def fit_over_blur(planes: Planes, ow: int, oh: int, dim: float = 0.6) -> Planes:
+    """The whole picture fitted inside ow x oh over a blurred, dimmed copy of itself."""
+    y, u, v = planes
+    ph, pw = y.shape
+    scale = min(ow / pw, oh / ph)
+    fw, fh = max(2, int(pw * scale) // 2 * 2), max(2, int(ph * scale) // 2 * 2)
+    x0, y0 = (ow - fw) // 2 // 2 * 2, (oh - fh) // 2 // 2 * 2
+    out = []
+    for p, sub in ((y, 1), (u, 2), (v, 2)):
+        bg = blurred_fill(p, ow // sub, oh // sub)
+        if sub == 1:
+            bg = (bg.astype(np.float32) * dim + 16 * (1 - dim)).astype(np.uint8)
+        fg = resize_plane(p, fw // sub, fh // sub)
+        bg[y0 // sub : y0 // sub + fh // sub, x0 // sub : x0 // sub + fw // sub] = fg
+        out.append(bg)
+    return out[0], out[1], out[2]
