@@ -139,9 +139,13 @@ def reframe(
         total=total,
         encoder_args=encoder_args,
     )
-    if preview is not None and camera is not None and analysis is not None:
+    if preview is not None and camera is not None:
         from .preview import write_preview
 
+        if analysis is None:
+            from ..analysis import analyse
+
+            analysis = analyse(src, sink=sink)
         write_preview(src, Path(preview), camera, analysis, ff, rep)
     rep.end(f"{written} frames, {ow}x{oh}, {'crop' if crop else 'fit'}")
     return ReframeResult(out, (ow, oh), written, camera, "crop" if crop else "fit")

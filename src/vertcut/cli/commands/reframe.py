@@ -1,0 +1,79 @@
+"""``vertcut reframe IN -o OUT``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import click
+
+from ...reframe import parse_aspect, reframe
+from ...reframe.plan import Mode
+from ..state import get_state
+
+__all__ = ["command"]
+
+
+def _aspect(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        parse_aspect(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+@click.command("reframe")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Output video.")
+@click.option(
+    "--aspect", default="9:16", show_default=True, callback=_aspect, help="9:16, 4:5, 1:1, or 16:9 (vertical to TV)."
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "static", "track", "center", "pad"]),
+    default="auto",
+    show_default=True,
+    help="Camera: auto per shot, or force one behaviour.",
+)
+@click.option("--size", help="Output size WxH (default 1080 on the short side).")
+@click.option("--path-out", type=click.Path(path_type=Path), help="Write the crop path (JSON) for editing.")
+@click.option("--path-in", type=click.Path(path_type=Path), help="Apply an (edited) crop path instead of planning.")
+@click.option("--preview", type=click.Path(path_type=Path), help="Write a preview showing crop, faces, cuts.")
+def command(
+    src: Path,
+    out: Path,
+    aspect: str,
+    mode: str,
+    size: str | None,
+    path_out: Path | None,
+    path_in: Path | None,
+    preview: Path | None,
+) -> None:
+    """Reframe SRC to a vertical (or TV) picture that keeps the subject in shot."""
+    st = get_state()
+    dims = None
+    if size:
+        try:
+            w, _, h = size.lower().partition("x")
+            dims = (int(w) // 2 * 2, int(h) // 2 * 2)
+        except ValueError:
+            raise click.BadParameter(f"not a size: {size!r} (use WxH)", param_hint="--size") from None
+    result = reframe(
+        src,
+        out,
+        aspect=aspect,
+        mode=cast(Mode, mode),
+        size=dims,
+        path_in=path_in,
+        path_out=path_out,
+        preview=preview,
+        ffmpeg=st.ffmpeg(),
+        sink=st.sink,
+    )
+    if st.dry_run:
+        return
+    w, h = result.size
+    click.echo(f"{out}: {w}x{h}, {result.frames} frames ({result.strategy})")
+    if result.path is not None:
+        for s in result.path.shots:
+            click.echo(f"  frames {s.start:>6}-{s.stop:<6} {s.mode:<9} {s.reason}")

@@ -1,0 +1,180 @@
+"""Reframing: the subject stays in shot, portrait sources are not cropped, bad input is clear."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import run_cli
+from mediagen import draw_frame, make_clip
+
+from vertcut.errors import EXIT_INPUT
+from vertcut.ffmpeg import FFmpeg
+from vertcut.media import probe
+from vertcut.reframe import output_size, parse_aspect, reframe
+from vertcut.reframe.plan import crop_size, l1_path
+
+
+def _face_clip(path: Path, frames: int = 40, face_cx: int = 70) -> tuple[Path, tuple[int, int, int, int]]:
+    """320x180 clip with the astronaut's face (about 62 px) off-centre left; returns the face box."""
+    import cv2
+    import skimage.data
+
+    astro = cv2.resize(skimage.data.astronaut()[10:300, 110:340], None, fx=0.3, fy=0.3)
+    ah, aw = astro.shape[:2]
+    fx, fy, fw, fh = round((175 - 110) * 0.3), round((70 - 10) * 0.3), round(93 * 0.3), round(93 * 0.3)
+    x0, y0 = face_cx - (fx + fw // 2), 20
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
+        s.options = {"crf": "18", "preset": "veryfast"}
+        for i in range(frames):
+            img = draw_frame(i, 320, 180)
+            img[y0 : y0 + ah, x0 : x0 + aw] = astro
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    return path, (x0 + fx, y0 + fy, fw, fh)
+
+
+def test_aspects_and_sizes() -> None:
+    assert parse_aspect("9:16") == Fraction(9, 16)
+    assert output_size(Fraction(9, 16)) == (1080, 1920) and output_size(Fraction(16, 9)) == (1920, 1080)
+    assert output_size(Fraction(4, 5)) == (1080, 1350) and output_size(Fraction(1)) == (1080, 1080)
+    assert crop_size(1920, 1080, Fraction(9, 16)) == (606, 1080)
+    assert crop_size(1440, 1080, Fraction(9, 16), sar=Fraction(4, 3)) == (454, 1080)  # anamorphic
+    with pytest.raises(ValueError):
+        parse_aspect("wide")
+
+
+def test_l1_path_is_calm_and_inside_the_band() -> None:
+    rng = np.random.default_rng(1)
+    target = np.linspace(100, 400, 60) + rng.normal(0, 6, 60)  # a walk with detector jitter
+    slack = np.full(60, 20.0)
+    path = l1_path(target, slack, 0, 1000)
+    assert np.all(np.abs(path - target) <= 20.001)
+    jerk = np.abs(np.diff(path, 3)).sum()
+    assert jerk < 0.2 * np.abs(np.diff(target, 3)).sum()
+    reversals = int(np.sum(np.diff(np.sign(np.round(np.diff(path), 3))) != 0))
+    assert reversals <= 4
+
+
+def test_subject_stays_in_shot(tmp_path: Path) -> None:
+    src, (fx, fy, fw, fh) = _face_clip(tmp_path / "face.mp4")
+    res = run_cli(
+        "reframe", str(src), "-o", str(tmp_path / "v.mp4"), "--size", "180x320", "--path-out", str(tmp_path / "p.json")
+    )
+    assert res.exit_code == 0, res.output
+    path = json.loads((tmp_path / "p.json").read_text())
+    cw = path["crop"]["width"]
+    assert cw == 100
+    xs = path["x"]
+    assert len(xs) == 40 and all(x <= fx and fx + fw <= x + cw for x in xs)
+    centre = (320 - cw) // 2
+    assert not (centre <= fx and fx + fw <= centre + cw)  # a centre crop would have cut the face
+    v = probe(tmp_path / "v.mp4").video[0]
+    assert (v.width, v.height, v.frame_count) == (180, 320, 40)
+
+
+def test_path_can_be_edited_and_reapplied(tmp_path: Path, clip: Path) -> None:
+    out1 = tmp_path / "a.mp4"
+    res = run_cli(
+        "reframe",
+        str(clip),
+        "-o",
+        str(out1),
+        "--mode",
+        "center",
+        "--size",
+        "180x320",
+        "--path-out",
+        str(tmp_path / "p.json"),
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "p.json").read_text())
+    assert set(data["x"]) == {(320 - 100) // 2}
+    data["x"] = [0] * len(data["x"])  # an editor moves the camera hard left
+    (tmp_path / "edited.json").write_text(json.dumps(data))
+    out2 = tmp_path / "b.mp4"
+    res = run_cli(
+        "reframe", str(clip), "-o", str(out2), "--size", "180x320", "--path-in", str(tmp_path / "edited.json")
+    )
+    assert res.exit_code == 0, res.output
+    with av.open(str(out1)) as a, av.open(str(out2)) as b:
+        fa = next(a.decode(video=0)).to_ndarray(format="gray").astype(int)
+        fb = next(b.decode(video=0)).to_ndarray(format="gray").astype(int)
+    assert np.abs(fa - fb).mean() > 5
+    data["x"] = data["x"][:-1]
+    (tmp_path / "short.json").write_text(json.dumps(data))
+    res = run_cli("reframe", str(clip), "-o", str(tmp_path / "c.mp4"), "--path-in", str(tmp_path / "short.json"))
+    assert res.exit_code == EXIT_INPUT and "positions but the source has" in res.stderr
+
+
+def test_centre_crop_keeps_every_frame_in_order(tmp_path: Path, clip: Path) -> None:
+    out = tmp_path / "c.mp4"
+    reframe(clip, out, mode="center", size=(180, 320))
+    from mediagen import grid_box, read_index
+
+    # the index grid sits in the source centre; map it through the crop and the 1.8x scale
+    x0, y0, c = grid_box(320, 180)
+    k = 320 / 180
+    box = (round((x0 - 110) * k), round(y0 * k), round(c * k))
+    with av.open(str(out)) as cont:
+        got = [read_index(f.to_ndarray(format="gray"), box) for f in cont.decode(video=0)]
+    assert got == list(range(50))
+    assert probe(out).audio  # the source's audio is carried over
+
+
+def test_portrait_source_is_not_cropped(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "p.mp4", frames=10, size=(180, 320), audio=False)
+    r = reframe(src, tmp_path / "o.mp4", size=(360, 640))
+    assert r.strategy == "fit" and r.path is None
+    with av.open(str(tmp_path / "o.mp4")) as c:
+        f = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert f.shape == (640, 360, 3)
+    ref = np.asarray(__import__("cv2").resize(draw_frame(0, 180, 320), (360, 640)), dtype=int)
+    assert np.abs(f.astype(int) - ref).mean() < 6  # the whole picture, just scaled
+
+
+def test_portrait_by_rotation_is_not_cropped(tmp_path: Path, clip: Path) -> None:
+    rot = tmp_path / "rot.mp4"
+    FFmpeg().run(["-display_rotation", "90", "-i", str(clip), "-c", "copy", str(rot)])
+    r = reframe(rot, tmp_path / "o.mp4", size=(180, 320))
+    assert r.strategy == "fit" and r.frames == 50
+
+
+def test_vertical_to_tv_gets_a_blurred_pillarbox(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "p.mp4", frames=5, size=(180, 320), audio=False)
+    r = reframe(src, tmp_path / "tv.mp4", aspect="16:9", size=(320, 180))
+    assert r.strategy == "fit"
+    with av.open(str(tmp_path / "tv.mp4")) as c:
+        f = next(c.decode(video=0)).to_ndarray(format="gray").astype(float)
+    sides = np.concatenate([f[:, :100], f[:, -100:]], axis=1)
+    edges = np.abs(np.diff(sides, axis=1)).mean()
+    assert edges < 2.0  # blurred
+    assert f[:, 120:200].std() > 20  # the picture itself in the middle
+
+
+def test_bad_inputs(tmp_path: Path) -> None:
+    audio = tmp_path / "a.m4a"
+    FFmpeg().run(["-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", str(audio)])
+    res = run_cli("reframe", str(audio), "-o", str(tmp_path / "o.mp4"))
+    assert res.exit_code == EXIT_INPUT and "no video stream" in res.stderr
+    tiny = make_clip(tmp_path / "tiny.mp4", frames=5, size=(16, 16), audio=False)
+    res = run_cli("reframe", str(tiny), "-o", str(tmp_path / "o.mp4"))
+    assert res.exit_code == EXIT_INPUT and "too small" in res.stderr
+    assert not (tmp_path / "o.mp4").exists()
+    one = make_clip(tmp_path / "one.mp4", frames=1, audio=False)
+    assert reframe(one, tmp_path / "one-v.mp4", size=(180, 320)).frames == 1
+    black = tmp_path / "black.mp4"
+    FFmpeg().run(["-f", "lavfi", "-i", "color=c=black:s=320x180:d=1", "-c:v", "libx264", str(black)])
+    r = reframe(black, tmp_path / "black-v.mp4", size=(180, 320))
+    assert r.frames == 25 and r.path is not None and {s.mode for s in r.path.shots} <= {"center", "saliency"}
+    res = run_cli("reframe", str(black), "-o", str(tmp_path / "x.mp4"), "--aspect", "wide")
+    assert res.exit_code == 2
