@@ -66,7 +66,7 @@ def test_l1_path_is_calm_and_inside_the_band() -> None:
 
 
 def test_subject_stays_in_shot(tmp_path: Path) -> None:
-    src, (fx, fy, fw, fh) = _face_clip(tmp_path / "face.mp4")
+    src, (fx, _fy, fw, _fh) = _face_clip(tmp_path / "face.mp4")
     res = run_cli(
         "reframe", str(src), "-o", str(tmp_path / "v.mp4"), "--size", "180x320", "--path-out", str(tmp_path / "p.json")
     )
