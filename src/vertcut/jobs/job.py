@@ -20,7 +20,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .. import __version__
 from ..errors import InputError, VertcutError
@@ -28,6 +28,7 @@ from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_path
 from ..media import probe
 from ..progress import ProgressSink, Reporter
+from ..reframe.plan import Mode
 from .ledger import Ledger, stage_key
 
 __all__ = ["JobReport", "JobSpec", "run_job", "subtitle_language"]
@@ -140,7 +141,7 @@ def run_job(
                 spec.master,
                 reframed,
                 aspect=spec.aspect,
-                mode=spec.reframe_mode,
+                mode=cast(Mode, spec.reframe_mode),
                 path_out=work / "reframe-path.json",
                 analysis=analysis,
                 ffmpeg=ff,

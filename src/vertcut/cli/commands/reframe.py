@@ -72,8 +72,8 @@ def command(
     )
     if st.dry_run:
         return
-    w, h = result.size
-    click.echo(f"{out}: {w}x{h}, {result.frames} frames ({result.strategy})")
+    ow, oh = result.size
+    click.echo(f"{out}: {ow}x{oh}, {result.frames} frames ({result.strategy})")
     if result.path is not None:
         for s in result.path.shots:
             click.echo(f"  frames {s.start:>6}-{s.stop:<6} {s.mode:<9} {s.reason}")

@@ -1,0 +1,99 @@
+"""``vertcut split MASTER --markers FILE -o DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ...jobs.job import subtitle_language
+from ...markers import read_markers
+from ...media import probe
+from ...presets import load_preset
+from ...split import SplitSettings, plan_split, render_split
+from ..state import get_state
+
+__all__ = ["command"]
+
+
+@click.command("split")
+@click.argument("master", type=click.Path(path_type=Path))
+@click.option(
+    "--markers",
+    "markers_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Marker file (EDL, FCPXML, FCP7 XML, OTIO, Premiere/Avid TSV, CSV, JSON) or a media file with chapters.",
+)
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (required unless --dry-run).")
+@click.option("--preset", default="default", show_default=True, help="Split settings preset.")
+@click.option("--snap", help="Snap markers to a hard cut within this distance (e.g. 0.5s, 12f).")
+@click.option("--free-episodes", type=click.IntRange(0), help="The first N episodes are free.")
+@click.option(
+    "--subs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Subtitles to re-time per episode (NAME.xx.srt; repeat).",
+)
+@click.option("--cue-policy", type=click.Choice(["clip", "keep-in-first", "drop"]), help="Cues that straddle a cut.")
+@click.option("--marker-names", help="Only markers whose name matches this regular expression.")
+@click.option("--marker-colour", "marker_colours", multiple=True, help="Only markers of this colour (repeat).")
+@click.option("--timeline-start", help="Timeline start timecode of the marker file (default: guess 01:00:00:00).")
+@click.option("--dry-run", "plan_only", is_flag=True, help="Print the plan as a table; render nothing.")
+def command(
+    master: Path,
+    markers_path: Path,
+    out: Path | None,
+    preset: str,
+    snap: str | None,
+    free_episodes: int | None,
+    subs: tuple[Path, ...],
+    cue_policy: str | None,
+    marker_names: str | None,
+    marker_colours: tuple[str, ...],
+    timeline_start: str | None,
+    plan_only: bool,
+) -> None:
+    """Cut MASTER into episodes at the cliffhanger markers, frame-exactly, with a manifest."""
+    st = get_state()
+    base: SplitSettings = load_preset("split", preset)
+    rate = probe(master).require_video().frame_rate
+    markers = read_markers(
+        markers_path,
+        rate=rate,
+        timeline_start=timeline_start or base.timeline_start or None,
+        names=marker_names or base.marker_names or None,
+        colours=marker_colours or base.marker_colours,
+    )
+    plan = plan_split(
+        master,
+        markers,
+        settings=base,
+        sink=st.sink,
+        markers_path=markers_path,
+        snap=snap,
+        free_episodes=free_episodes,
+        cue_policy=cue_policy,
+    )
+    if plan_only or out is None:
+        if out is None and not plan_only:
+            raise click.UsageError("give -o/--out, or --dry-run to see the plan")
+        click.echo(
+            f"{'ep':>3} {'first':>7} {'last':>7} {'frames':>6} {'start':>11} {'dur s':>7} {'tier':<5} {'snap':<14} marker"
+        )
+        for r in plan.rows():
+            click.echo(
+                f"{r['episode']:>3} {r['first']:>7} {r['last']:>7} {r['frames']:>6} {r['start_tc']:>11} "
+                f"{r['duration_s']:>7.2f} {r['tier']:<5} {r['snap']:<14} {r['marker']}"
+            )
+        return
+    subtitles = {subtitle_language(s) or f"sub{i}": s for i, s in enumerate(subs)}
+    manifest = render_split(plan, out, subtitles=subtitles, ffmpeg=st.ffmpeg(), sink=st.sink)
+    if st.dry_run:
+        return
+    for ep in manifest["episodes"]:
+        ok = ep["verification"].get("frames_ok")
+        click.echo(
+            f"{out / ep['outputs']['video']}: frames {ep['frames']['first']}-{ep['frames']['last']} {ep['tier']} {'verified' if ok else 'FRAME COUNT MISMATCH'}"
+        )
+    click.echo(f"manifest: {out / 'manifest.json'}")

@@ -1,0 +1,47 @@
+"""Split settings: a preset kind (``presets/split/*.toml``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+from ..presets import register_kind
+from ..timebase import parse_time
+
+__all__ = ["SplitSettings"]
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    snap: str = "0.5s"  # snap a marker to a hard cut within this distance
+    min_duration: str = "5s"  # shorter episodes are an error
+    warn_duration: str = "20s"  # shorter episodes get a warning
+    max_duration: str = "15min"  # longer episodes are an error (15min = 900s)
+    free_episodes: int = 3  # the first N episodes are free, the rest paid
+    cue_policy: Literal["clip", "keep-in-first", "drop"] = "clip"
+    marker_names: str = ""  # regular expression; empty keeps every marker
+    marker_colours: tuple[str, ...] = ()  # e.g. ["red"]; empty keeps every colour
+    timeline_start: str = ""  # e.g. "01:00:00:00"; empty: guess (Resolve's 01:00:00:00)
+    crf: int = 16  # episodes are intermediates: high quality
+    preset: str = "veryfast"
+    name_pattern: str = "ep{number:03d}"
+
+    def __post_init__(self) -> None:
+        for key in ("snap", "min_duration", "warn_duration", "max_duration"):
+            try:
+                self.seconds(key, Fraction(25))  # syntax only; the real rate comes with the master
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+        if self.free_episodes < 0:
+            raise ValueError("free_episodes must be >= 0")
+
+    def seconds(self, key: str, rate: Fraction) -> Fraction:
+        """A duration setting in exact seconds (``15min`` is accepted besides parse_time's units)."""
+        value = str(getattr(self, key)).strip()
+        if value.endswith("min"):
+            return Fraction(value[:-3]) * 60
+        return parse_time(value, rate)
+
+
+register_kind("split", SplitSettings)
