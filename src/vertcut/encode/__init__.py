@@ -1,0 +1,448 @@
+"""ABR ladder encoding, HLS/DASH packaging and platform upload masters.
+
+``encode_episode`` works in a fixed order:
+
+1. loudness: one measuring pass (EBU R128 ``loudnorm``) over the audio;
+2. one ffmpeg run decodes the episode once, splits the picture into every
+   rung (scale, SAR 1:1, BT.709 tags), encodes them all with keyframes forced
+   at the same instants (every ``segment_seconds``; no scene-cut keyframes,
+   closed GOPs) and the audio once, loudness-normalised with the measured
+   values; its output is CMAF: fMP4 segments shared by the DASH manifest and
+   the HLS playlists;
+3. vertcut rewrites the HLS master playlist from the real segments (see
+   :mod:`vertcut.encode.hls`) and writes I-frame playlists;
+4. from the same segments, without re-encoding: an MPEG-TS HLS fallback for
+   older TV players and a faststart progressive MP4 per rung;
+5. platform upload masters, each checked against its platform's limits;
+6. optionally, VMAF of every rung against the top one.
+
+Everything is written into temporary folders and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+from .. import __version__
+from ..errors import CheckFailedError, FFmpegError, InputError, UnsupportedError
+from ..ffmpeg import FFmpeg, has_encoder
+from ..fsutil import atomic_dir, atomic_path
+from ..media.probe import MediaInfo, VideoStreamInfo, probe
+from ..presets import load_preset
+from ..progress import ProgressSink, Reporter
+from ..timebase import to_ffmpeg_seconds
+from .hls import Variant, parse_media_playlist, tidy_media_playlist, write_iframe_playlist, write_master
+from .platform import check_master
+from .presets import LadderPreset, PlatformSpec, Rung
+
+__all__ = ["EncodeReport", "LadderPreset", "PlatformSpec", "Rung", "encode_episode", "measure_loudness"]
+
+PACKAGES = ("hls", "dash", "ts", "mp4")
+_ENCODERS = {"h264": "libx264", "hevc": "libx265", "av1": "libsvtav1"}
+
+
+@dataclass
+class EncodeReport:
+    source: str
+    ladder: str
+    rungs: list[dict[str, Any]] = field(default_factory=list)
+    packages: dict[str, str] = field(default_factory=dict)
+    masters: list[dict[str, Any]] = field(default_factory=list)
+    loudness: dict[str, Any] = field(default_factory=dict)
+    keyframes_aligned: bool = False
+    vmaf: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"vertcut": __version__, **self.__dict__}
+
+
+def measure_loudness(ff: FFmpeg, src: Path, stream: int = 0) -> dict[str, float]:
+    """EBU R128 measurement (``loudnorm`` first pass) of one audio stream."""
+    meter = FFmpeg(dry_run=ff.dry_run, sink=ff.sink, timeout=ff.timeout, loglevel="info")
+    res = meter.run(
+        ["-i", str(src), "-map", f"0:a:{stream}", "-af", "loudnorm=print_format=json", "-f", "null", "-"],
+        stage="loudness",
+    )
+    if res.dry_run:
+        return {"input_i": -23.0, "input_tp": -2.0, "input_lra": 7.0, "input_thresh": -33.0, "target_offset": 0.0}
+    m = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", res.stderr_tail, re.S)
+    if m is None:
+        raise FFmpegError("loudnorm printed no measurement", argv=res.argv, stderr_tail=res.stderr_tail)
+    raw = json.loads(m.group(0))
+    return {
+        k: float(v)
+        for k, v in raw.items()
+        if k in ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
+    }
+
+
+def _loudnorm_filter(lad: LadderPreset, m: dict[str, float]) -> str:
+    ln = lad.loudness
+    if m["input_i"] == float("-inf") or m["input_i"] < -70:
+        return "aresample=48000"  # silence: nothing to normalise
+    return (
+        f"loudnorm=I={ln.integrated}:TP={ln.true_peak}:LRA={ln.lra}:measured_I={m['input_i']}:"
+        f"measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}:measured_thresh={m['input_thresh']}:"
+        f"offset={m['target_offset']}:linear=true,aresample=48000"
+    )
+
+
+def _picture_filter(v: VideoStreamInfo, rate: Fraction, report: EncodeReport, rep: Reporter) -> str:
+    parts = []
+    if v.color.is_hdr or v.color.bit_depth > 8:
+        what = "HDR" if v.color.is_hdr else f"{v.color.bit_depth}-bit"
+        rep.warning(f"{what} input converted to 8-bit SDR BT.709")
+        report.warnings.append(f"{what} input converted to 8-bit SDR BT.709")
+        if v.color.is_hdr:
+            parts.append(
+                "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv"
+            )
+    parts += [f"fps={rate.numerator}/{rate.denominator}", "format=yuv420p"]
+    parts.append("setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv")
+    return ",".join(parts)
+
+
+def _scale(r: Rung | PlatformSpec) -> str:
+    w, h = r.width, r.height
+    return (
+        f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=lanczos,"
+        f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1"
+    )
+
+
+def _video_args(lad: LadderPreset, i: int, rung: Rung, seg: int) -> list[str]:
+    enc = _ENCODERS[lad.codec]
+    if not has_encoder(enc):
+        raise UnsupportedError(f"this ffmpeg has no {enc} encoder for the {lad.codec} ladder")
+    bufsize = rung.bufsize_k or 2 * rung.maxrate_k
+    args = [
+        f"-c:v:{i}",
+        enc,
+        f"-crf:v:{i}",
+        str(rung.crf),
+        f"-maxrate:v:{i}",
+        f"{rung.maxrate_k}k",
+        f"-bufsize:v:{i}",
+        f"{bufsize}k",
+    ]
+    args += [f"-force_key_frames:v:{i}", f"expr:gte(t,n_forced*{seg})"]
+    if lad.codec == "h264":
+        args += [f"-profile:v:{i}", lad.profile, f"-preset:v:{i}", lad.speed]
+    elif lad.codec == "hevc":
+        args += [f"-preset:v:{i}", lad.speed, f"-tag:v:{i}", "hvc1"]
+    else:
+        args += [f"-preset:v:{i}", lad.speed]
+    return args
+
+
+def _codec_string(path: Path, codec: str) -> str:
+    """RFC 6381 codec string from the stream's real parameters."""
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        extra = bytes(s.codec_context.extradata or b"")
+        if codec == "h264" and len(extra) >= 4 and extra[0] == 1:
+            return f"avc1.{extra[1]:02X}{extra[2]:02X}{extra[3]:02X}"
+        if codec == "hevc" and len(extra) >= 13:
+            profile = extra[1] & 0x1F
+            level = extra[12]
+            return f"hvc1.{profile}.4.L{level}.B0"
+        if codec == "av1":
+            return "av01.0.08M.08"
+    return {"h264": "avc1.640028", "hevc": "hvc1.1.4.L120.B0", "av1": "av01.0.08M.08"}[codec]
+
+
+def _concat(parts: list[Path], dest: Path) -> Path:
+    with dest.open("wb") as out:
+        for p in parts:
+            with p.open("rb") as fh:
+                shutil.copyfileobj(fh, out)
+    return dest
+
+
+def _keyframes(path: Path) -> list[Fraction]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        tb = Fraction(s.time_base or Fraction(1))
+        return sorted(Fraction(p.pts) * tb for p in c.demux(s) if p.pts is not None and p.is_keyframe)
+
+
+def encode_episode(
+    src: str | Path,
+    out_dir: str | Path,
+    *,
+    ladder: str | LadderPreset = "h264-default",
+    packages: tuple[str, ...] | list[str] = PACKAGES,
+    masters: tuple[str, ...] | list[str] = (),
+    vmaf: bool = False,
+    ffmpeg: FFmpeg | None = None,
+    sink: ProgressSink | None = None,
+) -> EncodeReport:
+    """Encode one episode into an ABR ladder, packages and platform masters under ``out_dir``.
+
+    Raises:
+        InputError: unreadable episode or no video; PresetError: unknown ladder/platform;
+        FFmpegError / OutOfSpaceError: encoding failed (nothing partial is left).
+    """
+    src, out = Path(src), Path(out_dir)
+    ff = ffmpeg or FFmpeg(sink=sink)
+    rep = Reporter(sink, "encode")
+    lad: LadderPreset = load_preset("ladder", ladder) if isinstance(ladder, str) else ladder
+    unknown = set(packages) - set(PACKAGES)
+    if unknown:
+        raise InputError(f"unknown package(s): {', '.join(sorted(unknown))} (choose from {', '.join(PACKAGES)})")
+    specs: list[PlatformSpec] = [load_preset("platform", m) for m in masters]
+    info = probe(src)
+    v = info.require_video()
+    report = EncodeReport(str(src), ladder if isinstance(ladder, str) else "custom")
+    rate = v.frame_rate if not v.is_vfr else (v.average_rate or v.frame_rate)
+    duration = v.duration or Fraction(v.frame_count) / rate
+    seg = lad.segment_seconds
+    if lad.codec != "h264" and "ts" in packages:
+        rep.warning(f"{lad.codec} is packaged as fMP4 only; skipping the MPEG-TS fallback")
+        report.warnings.append(f"{lad.codec}: no MPEG-TS fallback")
+        packages = [p for p in packages if p != "ts"]
+
+    # 1. loudness -------------------------------------------------------------------------------
+    audio_in: list[str] = []
+    audio_filter: str | None = None
+    if info.audio:
+        measured = measure_loudness(ff, src)
+        report.loudness = {"measured": measured, "target": lad.loudness.__dict__}
+        audio_filter = _loudnorm_filter(lad, measured)
+        audio_map = "0:a:0"
+    elif lad.no_audio == "silence":
+        rep.warning("episode has no audio: adding a silent stereo track")
+        report.warnings.append("no audio in the episode: silent track added")
+        audio_in = ["-f", "lavfi", "-t", to_ffmpeg_seconds(duration), "-i", "anullsrc=r=48000:cl=stereo"]
+        audio_map = "1:a:0"
+    else:
+        report.warnings.append("no audio in the episode: audio-less ladder")
+        audio_map = ""
+
+    # 2. one pass: every rung + the audio, into CMAF segments -------------------------------------
+    n = len(lad.rungs)
+    graph = f"[0:v]{_picture_filter(v, rate, report, rep)},split={n}" + "".join(f"[s{i}]" for i in range(n))
+    for i, rung in enumerate(lad.rungs):
+        graph += f";[s{i}]{_scale(rung)}[v{i}]"
+    args = ["-i", str(src), *audio_in, "-filter_complex", graph]
+    for i in range(n):
+        args += ["-map", f"[v{i}]"]
+    if audio_map:
+        args += ["-map", audio_map, "-c:a", "aac", "-b:a", f"{lad.audio_bitrate_k}k", "-ar", "48000", "-ac", "2"]
+        if audio_filter:
+            args += ["-af", audio_filter]
+    for i, rung in enumerate(lad.rungs):
+        args += _video_args(lad, i, rung, seg)
+    if lad.codec == "h264":
+        args += ["-x264-params", "scenecut=0:open-gop=0"]
+    elif lad.codec == "hevc":
+        args += ["-x265-params", "scenecut=0:open-gop=0:log-level=error"]
+    args += ["-sc_threshold", "0", "-fps_mode", "cfr", "-t", to_ffmpeg_seconds(duration)]
+    sets = "id=0,streams=v" + (" id=1,streams=a" if audio_map else "")
+    args += ["-f", "dash", "-seg_duration", str(seg), "-use_template", "1", "-use_timeline", "0"]
+    args += ["-hls_playlist", "1", "-adaptation_sets", sets]
+    out.mkdir(parents=True, exist_ok=True)
+    cmaf_dir = out / "cmaf"
+    with atomic_dir(cmaf_dir) as tmp:
+        ff.run([*args, str(tmp / "manifest.mpd")], stage="encode ladder", duration=duration)
+        if ff.dry_run:
+            return report
+        variants = _rewrite_hls(tmp, lad, rate, bool(audio_map), report)
+        if "dash" not in packages:
+            (tmp / "manifest.mpd").unlink()
+    # the playlists now live in the final folder
+    for var in variants:
+        var.video.path = cmaf_dir / var.video.path.name
+    if variants and variants[0].audio is not None:
+        variants[0].audio.path = cmaf_dir / variants[0].audio.path.name
+    if "hls" not in packages and "dash" not in packages:
+        report.packages["cmaf"] = str(cmaf_dir)
+    if "hls" in packages:
+        report.packages["hls"] = str(cmaf_dir / "master.m3u8")
+    if "dash" in packages:
+        report.packages["dash"] = str(cmaf_dir / "manifest.mpd")
+
+    # 3. from the same segments: progressive MP4 and MPEG-TS HLS ------------------------------------
+    work = out / ".work"
+    work.mkdir(exist_ok=True)
+    try:
+        frags = _fragments(cmaf_dir, variants, work, bool(audio_map))
+        mp4s: list[Path] = []
+        if "mp4" in packages or vmaf:
+            with atomic_dir(out / "mp4") as tmp:
+                for rung, (vf, af) in zip(lad.rungs, frags, strict=True):
+                    dest = tmp / f"{rung.name}.mp4"
+                    a_args = ["-i", str(af)] if af else []
+                    maps = ["-map", "0:v:0"] + (["-map", "1:a:0"] if af else [])
+                    ff.run(
+                        ["-i", str(vf), *a_args, *maps, "-c", "copy", "-movflags", "+faststart", str(dest)],
+                        stage="package mp4",
+                    )
+                mp4s = [out / "mp4" / f"{r.name}.mp4" for r in lad.rungs]
+            report.packages["mp4"] = str(out / "mp4")
+        if "ts" in packages:
+            _package_ts(ff, out / "ts", lad, frags, rate, seg)
+            report.packages["ts"] = str(out / "ts" / "master.m3u8")
+        # keyframes identical in every rung
+        keys = [_keyframes(vf) for vf, _ in frags]
+        report.keyframes_aligned = all(k == keys[0] for k in keys)
+        for rung, var, k in zip(lad.rungs, variants, keys, strict=True):
+            peak, avg = var.bitrates()
+            report.rungs.append(
+                {"name": rung.name, "width": rung.width, "height": rung.height, "codecs": var.codecs,
+                 "bandwidth": peak, "average_bandwidth": avg, "keyframes": [str(t) for t in k]}
+            )  # fmt: skip
+        if vmaf and len(mp4s) > 1:
+            report.vmaf = _vmaf(ff, mp4s, lad)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    # 4. platform masters -------------------------------------------------------------------------------
+    if specs:
+        with atomic_dir(out / "masters") as tmp:
+            for spec in specs:
+                report.masters.append(
+                    _master(ff, src, tmp, spec, v, rate, audio_filter, audio_in, audio_map, duration, report, rep)
+                )
+    with atomic_path(out / "report.json") as tmp_report:
+        tmp_report.write_text(json.dumps(report.to_dict(), indent=2, default=str))
+    breaches = [f"{m['platform']}: {b}" for m in report.masters for b in m["breaches"]]
+    rep.end(f"{n} rungs, {', '.join(report.packages)}")
+    if breaches:
+        raise CheckFailedError("platform limits breached: " + "; ".join(breaches), path=out / "report.json")
+    return report
+
+
+def _rewrite_hls(
+    folder: Path, lad: LadderPreset, rate: Fraction, has_audio: bool, report: EncodeReport
+) -> list[Variant]:
+    n = len(lad.rungs)
+    playlists = [folder / f"media_{i}.m3u8" for i in range(n + (1 if has_audio else 0))]
+    for p in playlists:
+        tidy_media_playlist(p)
+    audio = parse_media_playlist(playlists[n]) if has_audio else None
+    variants = []
+    for i, rung in enumerate(lad.rungs):
+        media = parse_media_playlist(playlists[i])
+        init = folder / (media.init or "")
+        codecs = (
+            _codec_string(init, lad.codec) if media.init else _codec_string(folder / media.segments[0][0], lad.codec)
+        )
+        var = Variant(media, audio, rung.width, rung.height, rate, codecs, f"iframes_{i}.m3u8")
+        var.iframe_bandwidth = write_iframe_playlist(media, folder / f"iframes_{i}.m3u8")
+        variants.append(var)
+    write_master(variants, folder / "master.m3u8", playlists[n].name if has_audio else None)
+    return variants
+
+
+def _fragments(folder: Path, variants: list[Variant], work: Path, has_audio: bool) -> list[tuple[Path, Path | None]]:
+    """Each rung (and the audio) as one fragmented MP4: init segment + media segments."""
+    audio_frag: Path | None = None
+    if has_audio and variants[0].audio is not None:
+        a = variants[0].audio
+        audio_frag = _concat([folder / (a.init or "")] + [folder / u for u, _ in a.segments], work / "audio.mp4")
+    out = []
+    for i, var in enumerate(variants):
+        m = var.video
+        out.append(
+            (_concat([folder / (m.init or "")] + [folder / u for u, _ in m.segments], work / f"v{i}.mp4"), audio_frag)
+        )
+    return out
+
+
+def _package_ts(
+    ff: FFmpeg, dest: Path, lad: LadderPreset, frags: list[tuple[Path, Path | None]], rate: Fraction, seg: int
+) -> None:
+    with atomic_dir(dest) as tmp:
+        variants = []
+        for rung, (vf, af) in zip(lad.rungs, frags, strict=True):
+            a_args = ["-i", str(af)] if af else []
+            maps = ["-map", "0:v:0"] + (["-map", "1:a:0"] if af else [])
+            ff.run(
+                ["-i", str(vf), *a_args, *maps, "-c", "copy", "-f", "hls", "-hls_time", str(seg), "-hls_playlist_type", "vod",
+                 "-hls_segment_type", "mpegts", "-hls_flags", "independent_segments",
+                 "-hls_segment_filename", str(tmp / f"{rung.name}_%04d.ts"), str(tmp / f"{rung.name}.m3u8")],
+                stage="package ts",
+            )  # fmt: skip
+            media = parse_media_playlist(tmp / f"{rung.name}.m3u8")
+            codecs = _codec_string(vf, lad.codec) + (",mp4a.40.2" if af else "")
+            variants.append(Variant(media, None, rung.width, rung.height, rate, codecs))
+        write_master(variants, tmp / "master.m3u8", None, audio_codec="")
+
+
+def _vmaf(ff: FFmpeg, mp4s: list[Path], lad: LadderPreset) -> dict[str, float]:
+    top = lad.rungs[0]
+    scores: dict[str, float] = {}
+    for rung, path in zip(lad.rungs, mp4s, strict=True):
+        log = path.with_suffix(".vmaf.json")
+        graph = (
+            f"[0:v]setpts=PTS-STARTPTS,scale={top.width}:{top.height}:flags=bicubic,setsar=1,format=yuv420p[d];"
+            f"[1:v]setpts=PTS-STARTPTS,setsar=1,format=yuv420p[r];[d][r]libvmaf=model=version=vmaf_v0.6.1:n_threads=2:"
+            f"log_fmt=json:log_path={log.as_posix()}"
+        )
+        ff.run(["-i", str(path), "-i", str(mp4s[0]), "-lavfi", graph, "-f", "null", "-"], stage=f"vmaf {rung.name}")
+        data = json.loads(log.read_text())
+        scores[rung.name] = round(float(data["pooled_metrics"]["vmaf"]["mean"]), 2)
+        log.unlink()
+    return scores
+
+
+def _master(
+    ff: FFmpeg,
+    src: Path,
+    folder: Path,
+    spec: PlatformSpec,
+    v: VideoStreamInfo,
+    rate: Fraction,
+    audio_filter: str | None,
+    audio_in: list[str],
+    audio_map: str,
+    duration: Fraction,
+    report: EncodeReport,
+    rep: Reporter,
+) -> dict[str, Any]:
+    name = re.sub(r"[^a-z0-9]+", "-", spec.name.lower()).strip("-")
+    dest = folder / f"{name}.mp4"
+    out_rate = rate if spec.fps_min <= rate <= spec.fps_max else Fraction(30)
+    vf = f"{_picture_filter(v, out_rate, report, rep)},{_scale(spec)}"
+    enc = _ENCODERS[spec.codec]
+    args = ["-i", str(src), *audio_in, "-map", "0:v:0", "-vf", vf, "-c:v", enc, "-crf", str(spec.crf)]
+    args += ["-maxrate", f"{spec.video_bitrate_k}k", "-bufsize", f"{2 * spec.video_bitrate_k}k"]
+    if spec.codec == "h264":
+        args += ["-profile:v", "high", "-preset", "veryfast", "-x264-params", "open-gop=0"]
+    else:
+        args += ["-tag:v", "hvc1", "-preset", "veryfast"]
+    if audio_map:
+        args += ["-map", audio_map, "-c:a", "aac", "-b:a", f"{spec.audio_bitrate_k}k", "-ar", "48000", "-ac", "2"]
+        if audio_filter:
+            args += ["-af", audio_filter]
+    args += [
+        "-fps_mode",
+        "cfr",
+        "-t",
+        to_ffmpeg_seconds(duration),
+        "-movflags",
+        "+faststart",
+        "-use_editlist",
+        "0",
+        str(dest),
+    ]
+    ff.run(args, stage=f"master {name}", duration=duration)
+    breaches = check_master(dest, spec)
+    for b in breaches:
+        rep.warning(f"{spec.name} master: {b}")
+    return {"platform": spec.name, "file": f"masters/{dest.name}", "breaches": breaches}
+
+
+def describe(info: MediaInfo) -> str:
+    v = info.require_video()
+    return f"{v.width}x{v.height} {v.codec} {float(v.frame_rate):.3f} fps"

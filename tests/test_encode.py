@@ -1,0 +1,211 @@
+"""ABR ladder, packaging and platform masters, checked by parsing what was written."""
+
+from __future__ import annotations
+
+import json
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import m3u8
+import pytest
+from conftest import run_cli
+from mediagen import make_clip
+
+from vertcut.encode import encode_episode
+from vertcut.encode.platform import check_master
+from vertcut.errors import EXIT_CHECK, OutOfSpaceError
+from vertcut.ffmpeg import FFmpeg
+from vertcut.media import probe
+from vertcut.presets import load_preset
+
+SMALL_LADDER = """
+description = "test ladder"
+extends = "h264-default"
+segment_seconds = 1
+[[rungs]]
+name = "hi"
+width = 180
+height = 320
+crf = 23
+maxrate_k = 900
+[[rungs]]
+name = "lo"
+width = 90
+height = 160
+crf = 28
+maxrate_k = 300
+"""
+
+
+@pytest.fixture(scope="module")
+def encoded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    base = tmp_path_factory.mktemp("enc")
+    loud = make_clip(base / "loud.mp4", frames=100, size=(180, 320), shot_len=13)  # cuts off the segment grid
+    src = base / "ep.mp4"
+    FFmpeg().run(["-i", str(loud), "-c:v", "copy", "-af", "volume=-12dB", "-c:a", "aac", str(src)])  # about -27 LUFS
+    ladder = base / "small.toml"
+    ladder.write_text(SMALL_LADDER)
+    plat = base / "test-platform.toml"
+    plat.write_text('name = "Test"\nwidth = 180\nheight = 320\nmin_duration_s = 1\nmax_duration_s = 60\n')
+    out = base / "out"
+    report = encode_episode(src, out, ladder=str(ladder), masters=(str(plat),))
+    return out, report.to_dict()
+
+
+def test_master_playlist_is_by_the_spec(encoded: tuple[Path, dict[str, object]]) -> None:
+    out, _ = encoded
+    master = m3u8.load(str(out / "cmaf" / "master.m3u8"))
+    text = (out / "cmaf" / "master.m3u8").read_text()
+    assert "#EXT-X-INDEPENDENT-SEGMENTS" in text
+    assert len(master.playlists) == 2 and len(master.iframe_playlists) == 2
+    audio = master.media[0]
+    assert audio.type == "AUDIO" and audio.uri
+    for pl in master.playlists:
+        si = pl.stream_info
+        assert si.codecs.startswith("avc1.64") and si.codecs.endswith("mp4a.40.2")
+        assert si.frame_rate == 25.0 and si.resolution in ((180, 320), (90, 160))
+        # BANDWIDTH/AVERAGE-BANDWIDTH within 10% of what the segments + audio really hold
+        media = m3u8.load(str(out / "cmaf" / pl.uri))
+        aud = m3u8.load(str(out / "cmaf" / audio.uri))
+        vbytes = sum((out / "cmaf" / s.uri).stat().st_size for s in media.segments)
+        abytes = sum((out / "cmaf" / s.uri).stat().st_size for s in aud.segments)
+        vdur = sum(s.duration for s in media.segments)
+        adur = sum(s.duration for s in aud.segments)
+        avg = vbytes * 8 / vdur + abytes * 8 / adur
+        assert abs(si.average_bandwidth - avg) / avg < 0.10
+        assert si.bandwidth >= si.average_bandwidth
+        assert all(abs(s.duration - 1.0) < 1e-6 for s in media.segments[:-1])
+
+
+def test_keyframes_identical_in_every_rung(encoded: tuple[Path, dict[str, object]]) -> None:
+    out, report = encoded
+    assert report["keyframes_aligned"] is True
+    times = []
+    for name in ("hi", "lo"):
+        with av.open(str(out / "mp4" / f"{name}.mp4")) as c:
+            s = c.streams.video[0]
+            times.append([Fraction(p.pts) * s.time_base for p in c.demux(s) if p.is_keyframe and p.pts is not None])
+    assert times[0] == times[1] == [Fraction(k) for k in range(4)]  # closed 1 s GOPs, no scene-cut keyframes
+
+
+def test_iframe_playlists_point_at_keyframes(encoded: tuple[Path, dict[str, object]]) -> None:
+    out, _ = encoded
+    master = m3u8.load(str(out / "cmaf" / "master.m3u8"))
+    ipl = m3u8.load(str(out / "cmaf" / master.iframe_playlists[0].uri))
+    assert ipl.is_i_frames_only and len(ipl.segments) == 4
+    for seg in ipl.segments:
+        length = int(seg.byterange.split("@")[0])
+        assert 0 < length < (out / "cmaf" / seg.uri).stat().st_size
+
+
+def test_packages_and_masters(encoded: tuple[Path, dict[str, object]]) -> None:
+    out, report = encoded
+    assert (out / "cmaf" / "manifest.mpd").read_text().count("<Representation") == 3
+    ts = m3u8.load(str(out / "ts" / "master.m3u8"))
+    assert len(ts.playlists) == 2 and all(
+        s.uri.endswith(".ts") for s in m3u8.load(str(out / "ts" / ts.playlists[0].uri)).segments
+    )
+    for name, (w, h) in (("hi", (180, 320)), ("lo", (90, 160))):
+        info = probe(out / "mp4" / f"{name}.mp4")
+        v = info.video[0]
+        assert (v.width, v.height, v.sar, v.frame_count) == (w, h, 1, 100)
+        assert v.color.primaries == "bt709" and info.audio[0].sample_rate == 48000
+    masters = report["masters"]
+    assert isinstance(masters, list) and masters[0]["breaches"] == []
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["loudness"]["target"]["integrated"] == -14.0
+
+
+def test_loudness_is_normalised(encoded: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    from vertcut.encode import measure_loudness
+
+    out, report = encoded
+    before = report["loudness"]["measured"]["input_i"]  # type: ignore[index]
+    after = measure_loudness(FFmpeg(), out / "mp4" / "hi.mp4")["input_i"]
+    assert before < -24 and abs(after - (-14.0)) < 1.0
+
+
+def test_master_breaches_are_reported(tmp_path: Path, clip: Path) -> None:
+    spec = load_preset("platform", "youtube-shorts")
+    breaches = check_master(clip, spec)  # 320x180 landscape, 2 s
+    assert any("resolution 320x180" in b for b in breaches)
+    plat = tmp_path / "strict.toml"
+    plat.write_text('name = "Strict"\nwidth = 180\nheight = 320\nmin_duration_s = 10\n')
+    src = make_clip(tmp_path / "ep.mp4", frames=25, size=(180, 320))
+    lad = tmp_path / "l.toml"
+    lad.write_text(SMALL_LADDER)
+    res = run_cli(
+        "encode", str(src), "-o", str(tmp_path / "o"), "--ladder", str(lad), "--package", "hls", "--masters", str(plat)
+    )
+    assert res.exit_code == EXIT_CHECK and re.search(r"Strict: duration 1\.\d+ s outside 10-600 s", res.stderr)
+
+
+def test_episode_without_audio_gets_silence_and_odd_size_is_fixed(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "odd.mp4", frames=30, size=(181, 321), audio=False, codec="libx264", pix_fmt="yuv444p")
+    lad = tmp_path / "l.toml"
+    lad.write_text(SMALL_LADDER)
+    events: list[object] = []
+    report = encode_episode(src, tmp_path / "o", ladder=str(lad), packages=("mp4",), sink=events.append)
+    info = probe(tmp_path / "o" / "mp4" / "hi.mp4")
+    assert (
+        info.audio and (info.video[0].width, info.video[0].height) == (180, 320) and info.video[0].pix_fmt == "yuv420p"
+    )
+    assert any("silent" in w for w in report.warnings)
+
+
+def test_hdr_input_is_tonemapped_with_a_warning(tmp_path: Path, clip: Path) -> None:
+    hdr = tmp_path / "hdr.mp4"
+    FFmpeg().run(
+        ["-i", str(clip), "-t", "1", "-vf", "scale=180:320,setparams=color_primaries=bt2020:color_trc=smpte2084:colorspace=bt2020nc",
+         "-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le", "-x265-params", "log-level=error", str(hdr)]
+    )  # fmt: skip
+    assert probe(hdr).video[0].color.is_hdr
+    lad = tmp_path / "l.toml"
+    lad.write_text(SMALL_LADDER)
+    report = encode_episode(hdr, tmp_path / "o", ladder=str(lad), packages=("mp4",))
+    v = probe(tmp_path / "o" / "mp4" / "hi.mp4").video[0]
+    assert v.color.bit_depth == 8 and not v.color.is_hdr and v.color.transfer == "bt709"
+    assert any("HDR" in w for w in report.warnings)
+
+
+def test_full_disk_leaves_nothing_behind(tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ffmpeg reporting ENOSPC mid-encode: a clear error and no partial package."""
+    from vertcut.ffmpeg import runner
+
+    real = runner.FFmpegProcess._raise_failure
+
+    def full(self: runner.FFmpegProcess) -> None:
+        self._tail.append("av_interleaved_write_frame(): No space left on device\n")
+        real(self)
+
+    monkeypatch.setattr(runner.FFmpegProcess, "_raise_failure", full)
+    src = make_clip(tmp_path / "ep.mp4", frames=25, size=(180, 320))
+    lad = tmp_path / "l.toml"
+    lad.write_text(SMALL_LADDER)
+    # make the ladder encode fail by pointing ffmpeg at an impossible option on its last argument
+    monkeypatch.setattr(
+        runner.FFmpeg, "argv", lambda self, args: [runner.ffmpeg_exe(), "-v", "error", "-i", "/nonexistent", *args[-1:]]
+    )
+    with pytest.raises(OutOfSpaceError, match="disk is full"):
+        encode_episode(src, tmp_path / "o", ladder=str(lad), packages=("hls",))
+    leftovers = [p.name for p in (tmp_path / "o").rglob("*")]
+    assert leftovers == []
+
+
+def test_default_ladder_dry_run(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "ep.mp4", frames=10, size=(180, 320))
+    res = run_cli("--dry-run", "encode", str(src), "-o", str(tmp_path / "o"))
+    assert res.exit_code == 0, res.output
+    cmd = next(line for line in res.stdout.splitlines() if "-f dash" in line)
+    for part in (
+        "scale=1080:1920",
+        "scale=720:1280",
+        "scale=540:960",
+        "scale=360:640",
+        "expr:gte(t,n_forced*2)",
+        "-sc_threshold 0",
+        "-hls_playlist 1",
+    ):
+        assert part in cmd
