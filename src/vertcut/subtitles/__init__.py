@@ -12,3 +12,18 @@ __all__ = [
     "srt_time",
     "write_srt",
 ]
+
+from .burn import BurnResult, Finding, burn, lint, repair_timing, write_ass
+from .style import SafeArea, ScriptLimits, SubtitleStyle
+
+__all__ += [
+    "BurnResult",
+    "Finding",
+    "SafeArea",
+    "ScriptLimits",
+    "SubtitleStyle",
+    "burn",
+    "lint",
+    "repair_timing",
+    "write_ass",
+]

@@ -65,6 +65,19 @@ def decode_text(data: bytes, path: str | Path | None = None, encoding: str | Non
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # Chinese subtitles outside UTF: GB18030/GBK or Big5. A wrong guess still
+    # decodes, so score each by how much of it is common Chinese text.
+    scored = []
+    for enc in ("gb18030", "big5"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        scored.append((_common_share(text), enc, text))
+    if scored:
+        share, enc, text = max(scored)
+        if share > 0.8:
+            return text, enc
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -75,6 +88,27 @@ def decode_text(data: bytes, path: str | Path | None = None, encoding: str | Non
     if enc.lower() in ("gbk", "gb2312", "cp936", "hz"):
         enc = "gb18030"
     return data.decode(enc, "replace"), enc
+
+
+def _common_share(text: str) -> float:
+    """Share of non-ASCII characters that are common Chinese (GB2312, or Big5's frequent block)."""
+    chars = [ch for ch in text if ord(ch) > 0x7F]
+    if not chars:
+        return 1.0
+    common = 0
+    for ch in chars:
+        try:
+            ch.encode("gb2312")
+            common += 1
+            continue
+        except UnicodeEncodeError:
+            pass
+        try:
+            b = ch.encode("big5")
+            common += 0xA4 <= b[0] <= 0xC6
+        except UnicodeEncodeError:
+            pass
+    return common / len(chars)
 
 
 _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})[,.](\d{1,3})"

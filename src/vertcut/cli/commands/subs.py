@@ -1,0 +1,74 @@
+"""``vertcut subs burn|lint``."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import click
+
+from ...errors import CheckFailedError
+from ...jobs.job import subtitle_language
+from ...subtitles import burn, lint, load_subtitles
+from ...timebase import parse_rate
+from ..state import get_state
+
+__all__ = ["command"]
+
+
+@click.group("subs")
+def command() -> None:
+    """Burn subtitles with accessibility presets; lint them against a preset."""
+
+
+@command.command("burn")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("subs", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Output video.")
+@click.option(
+    "--preset",
+    default="elder-large",
+    show_default=True,
+    help="standard, elder-large, elder-xl, high-contrast, or a .toml.",
+)
+@click.option("--lang", help="Language of SUBS (default: from NAME.xx.srt, else zh).")
+@click.option("--safe-area", help="Platform safe area preset (douyin, tiktok, youtube-shorts, instagram-reels, tv).")
+@click.option("--encoding", help="Text encoding of SUBS (default: detected).")
+def burn_cmd(
+    src: Path, subs: Path, out: Path, preset: str, lang: str | None, safe_area: str | None, encoding: str | None
+) -> None:
+    """Burn SUBS into the (vertical) video SRC."""
+    st = get_state()
+    track = load_subtitles(subs, encoding=encoding, language=lang or subtitle_language(subs))
+    result = burn(src, track, out, preset=preset, lang=lang, safe_area=safe_area, ffmpeg=st.ffmpeg(), sink=st.sink)
+    if not st.dry_run:
+        click.echo(f"{out}: {len(track.cues)} cues burned ({preset}, Fontsize {result.fontsize:g})")
+
+
+@command.command("lint")
+@click.argument("subs", type=click.Path(path_type=Path))
+@click.option("--preset", default="elder-large", show_default=True, help="Preset whose rules to check.")
+@click.option("--lang", help="Language (default: from NAME.xx.srt, else zh).")
+@click.option("--fps", default="25", show_default=True, help="Frame rate for frame-based rules (gaps).")
+@click.option("--json", "as_json", is_flag=True, help="Findings as JSON.")
+@click.option("--encoding", help="Text encoding (default: detected).")
+def lint_cmd(subs: Path, preset: str, lang: str | None, fps: str, as_json: bool, encoding: str | None) -> None:
+    """Check SUBS against every rule of a preset; exit 6 if there are errors."""
+    lang = lang or subtitle_language(subs) or "zh"
+    track = load_subtitles(subs, encoding=encoding, language=lang)
+    try:
+        rate: Fraction = parse_rate(fps)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fps") from None
+    findings = lint(track, preset=preset, lang=lang, rate=rate)
+    if as_json:
+        click.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
+    else:
+        for f in findings:
+            d = f.to_dict()
+            click.echo(f"{subs}: cue {f.cue} {d['start']}: {f.severity}: {f.rule}: {f.message} (fix: {f.suggestion})")
+        click.echo(f"{len(findings)} finding(s) in {len(track.cues)} cues", err=True)
+    errors = sum(1 for f in findings if f.severity == "error")
+    if errors:
+        raise CheckFailedError(f"{errors} error(s) against preset {preset}", path=subs)

@@ -1,0 +1,372 @@
+"""Timing repair, lint, ASS generation and burn-in.
+
+The burn-in happens on the already-vertical picture: the subtitle layout is
+in output-frame pixels (sizes in presets are for 1080x1920 and scale with
+the output height). vertcut breaks the lines itself, converts the preset's
+visible glyph height into libass's ``Fontsize`` with the font's metrics,
+writes an ASS file (``WrapStyle: 2`` so libass never re-wraps, ``Encoding:
+-1`` for Arabic, ``BorderStyle: 4`` for one box per event) and burns it with
+ffmpeg's ``ass`` filter using the fonts installed with vertcut.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+
+from ..errors import SubtitleError
+from ..ffmpeg import FFmpeg, escape_filter_path, require_filter
+from ..fsutil import atomic_path
+from ..media.probe import probe
+from ..presets import load_preset
+from ..progress import ProgressSink, Reporter
+from ..timebase import parse_time
+from .fonts import FontInfo, font_for, missing_glyphs
+from .layout import break_lines, display_len
+from .style import SafeArea, SubtitleStyle
+from .track import Cue, SubtitleTrack, load_subtitles, srt_time
+
+__all__ = ["BurnResult", "Finding", "ass_fontsize", "burn", "lint", "repair_timing", "write_ass"]
+
+REF_W, REF_H = 1080, 1920
+
+
+@dataclass(frozen=True)
+class Finding:
+    cue: int  # 1-based
+    start: Fraction
+    end: Fraction
+    rule: str
+    severity: str  # "error" | "warning"
+    message: str
+    suggestion: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "cue": self.cue,
+            "start": srt_time(self.start),
+            "end": srt_time(self.end),
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "suggestion": self.suggestion,
+        }
+
+
+@dataclass(frozen=True)
+class BurnResult:
+    output: Path
+    ass: str
+    findings: list[Finding]
+    fontsize: float
+
+
+def _style(preset: str | SubtitleStyle) -> SubtitleStyle:
+    return load_preset("subtitle", preset) if isinstance(preset, str) else preset
+
+
+def ass_fontsize(style: SubtitleStyle, font: FontInfo, out_height: int) -> float:
+    """libass ``Fontsize`` that draws 田 ``glyph_height_px`` tall (scaled to the output height)."""
+    visible = style.glyph_height_px * out_height / REF_H
+    em = visible * font.units_per_em / font.ideograph_height
+    return round(em * font.libass_ratio, 1)
+
+
+def repair_timing(
+    track: SubtitleTrack, style: SubtitleStyle, lang: str, rate: Fraction
+) -> tuple[SubtitleTrack, list[Finding]]:
+    """Extend short cues into free gaps (minimum duration, reading speed), close small gaps to
+    ``min_gap_frames``, never overlap; report what cannot be repaired."""
+    gap = Fraction(style.min_gap_frames) / rate
+    chain = parse_time(style.chain_gap, rate)
+    min_d = parse_time(style.min_duration, rate)
+    limits = style.limits_for(lang)
+    cues = list(track.cues)
+    out: list[Cue] = []
+    findings: list[Finding] = []
+    for i, c in enumerate(cues):
+        nxt = cues[i + 1].start if i + 1 < len(cues) else None
+        chars = display_len(c.text.replace("\n", ""))
+        need = max(min_d, Fraction(chars) / Fraction(limits.max_cps).limit_denominator(1000))
+        end = c.end
+        limit = nxt - gap if nxt is not None else None
+        if end - c.start < need:
+            end = c.start + need if limit is None else min(c.start + need, max(end, limit))
+        if limit is not None:
+            if end > limit:
+                end = max(c.start + gap, limit)  # never overlap the next cue
+            elif nxt is not None and nxt - end < chain and end < limit:
+                end = limit  # close a small gap to exactly the minimum
+        if end - c.start < need:
+            findings.append(
+                Finding(i + 1, c.start, end, "min-duration" if end - c.start < min_d else "max-cps", "warning",
+                        f"cannot reach {float(need):.2f} s on screen before the next cue", "shorten the text or move the next cue")
+            )  # fmt: skip
+        out.append(replace(c, end=end))
+    return replace(track, cues=tuple(out)), findings
+
+
+def _layout(
+    track: SubtitleTrack,
+    style: SubtitleStyle,
+    lang: str,
+    out_w: int,
+    font: FontInfo,
+    size: float,
+    margins: tuple[int, int],
+) -> list[list[str]]:
+    limits = style.limits_for(lang)
+    em_px = size / font.libass_ratio
+    usable = out_w - 2 * margins[0] - (2 * style.box_padding_px * out_w / REF_W if style.border == "box" else 0)
+    return [
+        break_lines(c.text, lang, limits.max_chars_per_line, usable / em_px, font, style.max_lines) for c in track.cues
+    ]
+
+
+def lint(
+    track: SubtitleTrack, *, preset: str | SubtitleStyle, lang: str | None = None, rate: Fraction | None = None
+) -> list[Finding]:
+    """Every rule of the preset checked; each finding with cue number, time, rule and a suggested fix."""
+    style = _style(preset)
+    lang = lang or track.language or "zh"
+    rate = rate or Fraction(25)
+    font = font_for(lang)
+    limits = style.limits_for(lang)
+    size = ass_fontsize(style, font, REF_H)
+    lines_all = _layout(track, style, lang, REF_W, font, size, (style.margin_side_px, style.margin_bottom_px))
+    min_d, max_d = parse_time(style.min_duration, rate), parse_time(style.max_duration, rate)
+    gap = Fraction(style.min_gap_frames) / rate
+    out: list[Finding] = []
+    cues = track.cues
+    for i, (c, lines) in enumerate(zip(cues, lines_all, strict=True), 1):
+        dur = c.end - c.start
+        missing = missing_glyphs(c.text, font)
+        if missing:
+            names = ", ".join(f"'{ch}' (U+{ord(ch):04X})" for ch in missing)
+            out.append(
+                Finding(
+                    i,
+                    c.start,
+                    c.end,
+                    "glyph-coverage",
+                    "error",
+                    f"{font.family} has no glyph for {names}",
+                    "replace the characters or use another language's preset",
+                )
+            )
+        if len(lines) > style.max_lines:
+            out.append(
+                Finding(
+                    i,
+                    c.start,
+                    c.end,
+                    "max-lines",
+                    "error",
+                    f"{len(lines)} lines (max {style.max_lines})",
+                    "split the cue in two in time",
+                )
+            )
+        for ln in lines:
+            if display_len(ln) > limits.max_chars_per_line:
+                out.append(
+                    Finding(
+                        i,
+                        c.start,
+                        c.end,
+                        "max-chars-per-line",
+                        "error",
+                        f"line of {int(display_len(ln))} characters (max {limits.max_chars_per_line}): {ln!r}",
+                        "condense the text or split the cue",
+                    )
+                )
+        chars = display_len(c.text.replace("\n", ""))
+        cps = float(chars / dur) if dur > 0 else float("inf")
+        if cps > limits.max_cps:
+            out.append(
+                Finding(
+                    i,
+                    c.start,
+                    c.end,
+                    "max-cps",
+                    "error",
+                    f"{cps:.1f} characters/s (max {limits.max_cps:g})",
+                    f"keep it on screen at least {float(Fraction(chars) / Fraction(limits.max_cps).limit_denominator(1000)):.2f} s or condense",
+                )
+            )
+        if dur < min_d:
+            out.append(
+                Finding(
+                    i,
+                    c.start,
+                    c.end,
+                    "min-duration",
+                    "error",
+                    f"on screen {float(dur):.2f} s (min {float(min_d):.2f} s)",
+                    "extend the out-time into the gap after it",
+                )
+            )
+        if dur > max_d:
+            out.append(
+                Finding(
+                    i,
+                    c.start,
+                    c.end,
+                    "max-duration",
+                    "warning",
+                    f"on screen {float(dur):.2f} s (max {float(max_d):.2f} s)",
+                    "split the cue",
+                )
+            )
+        if i < len(cues):
+            nxt = cues[i]
+            if nxt.start < c.end:
+                out.append(
+                    Finding(
+                        i,
+                        c.start,
+                        c.end,
+                        "overlap",
+                        "error",
+                        f"overlaps cue {i + 1}",
+                        "end it two frames before the next one",
+                    )
+                )
+            elif nxt.start - c.end < gap:
+                out.append(
+                    Finding(
+                        i,
+                        c.start,
+                        c.end,
+                        "min-gap",
+                        "warning",
+                        f"gap {float(nxt.start - c.end) * 1000:.0f} ms (min {style.min_gap_frames} frames)",
+                        "close the gap to exactly two frames",
+                    )
+                )
+    return out
+
+
+def _ass_colour(hex_rgb: str, opacity: float = 1.0) -> str:
+    r, g, b = hex_rgb[1:3], hex_rgb[3:5], hex_rgb[5:7]
+    alpha = round((1 - opacity) * 255)
+    return f"&H{alpha:02X}{b}{g}{r}".upper()
+
+
+def _ass_time(t: Fraction) -> str:
+    cs = round(t * 100)
+    return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
+
+
+def write_ass(
+    track: SubtitleTrack, style: SubtitleStyle, lang: str, size: tuple[int, int], safe: SafeArea | None = None
+) -> tuple[str, float, FontInfo]:
+    """The ASS document for ``track`` on a ``size`` frame; returns (text, Fontsize, font)."""
+    out_w, out_h = size
+    k = out_h / REF_H
+    font = font_for(lang)
+    fontsize = ass_fontsize(style, font, out_h)
+    side = float(max(style.margin_side_px, safe.left if safe else 0, safe.right if safe else 0))
+    bottom = float(max(style.margin_bottom_px, safe.bottom if safe else 0))
+    if style.border == "box":  # the box's padding must stay inside the margins too
+        side += style.box_padding_px
+        bottom += style.box_padding_px
+    margins = (round(side * out_w / REF_W), round(bottom * k) + 1)
+    lines = _layout(track, style, lang, out_w, font, fontsize, margins)
+    box = style.border == "box"
+    fields = [
+        "S", font.family, f"{fontsize:g}", _ass_colour(style.text_colour), _ass_colour(style.text_colour),
+        _ass_colour(style.outline_colour), _ass_colour(style.box_colour if box else style.outline_colour, style.box_opacity if box else 0.5),
+        "-1" if style.bold else "0", "0", "0", "0", "100", "100", "0", "0",
+        "4" if box else "1",
+        f"{0 if box else style.outline_px * k:.1f}",
+        f"{style.box_padding_px * k if box else style.shadow_px * k:.1f}",
+        "2", str(margins[0]), str(margins[0]), str(margins[1]),
+        "-1" if lang.split("-")[0] in ("ar", "fa", "ur", "he") else "1",
+    ]  # fmt: skip
+    doc = [
+        "[Script Info]",
+        "ScriptType: v4.00+",
+        f"PlayResX: {out_w}",
+        f"PlayResY: {out_h}",
+        "WrapStyle: 2",
+        "ScaledBorderAndShadow: yes",
+        "YCbCr Matrix: TV.709",
+        "",
+        "[V4+ Styles]",
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "
+        "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
+        "MarginR, MarginV, Encoding",
+        "Style: " + ",".join(fields),
+        "",
+        "[Events]",
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
+    ]
+    for c, ls in zip(track.cues, lines, strict=True):
+        text = "\\N".join(re.sub(r"[{}\\]", "", ln) for ln in ls)
+        doc.append(f"Dialogue: 0,{_ass_time(c.start)},{_ass_time(c.end)},S,,0,0,0,,{text}")
+    return "\n".join(doc) + "\n", fontsize, font
+
+
+def burn(
+    src_video: str | Path,
+    subs: str | Path | SubtitleTrack,
+    out: str | Path,
+    *,
+    preset: str | SubtitleStyle = "elder-large",
+    lang: str | None = None,
+    safe_area: str | None = None,
+    ffmpeg: FFmpeg | None = None,
+    sink: ProgressSink | None = None,
+    encoder_args: list[str] | None = None,
+) -> BurnResult:
+    """Burn ``subs`` into ``src_video`` (written atomically to ``out``).
+
+    Raises:
+        SubtitleError: unreadable subtitles, or text the font cannot show (names the characters).
+        FFmpegError: the encode failed.
+    """
+    src_video, out = Path(src_video), Path(out)
+    ff = ffmpeg or FFmpeg(sink=sink)
+    rep = Reporter(sink, "subtitles")
+    require_filter("ass", "subtitle burn-in")
+    style = _style(preset)
+    info = probe(src_video)
+    v = info.require_video()
+    track = subs if isinstance(subs, SubtitleTrack) else load_subtitles(subs)
+    if lang is None:
+        from ..jobs.job import subtitle_language
+
+        lang = track.language or (subtitle_language(Path(track.path)) if track.path else None) or "zh"
+    font = font_for(lang)
+    for i, c in enumerate(track.cues, 1):
+        missing = missing_glyphs(c.text, font)
+        if missing:
+            names = ", ".join(f"'{ch}' (U+{ord(ch):04X})" for ch in missing)
+            raise SubtitleError(
+                f"cue {i} at {srt_time(c.start)}: {font.family} has no glyph for {names}",
+                path=track.path,
+                line=c.line or None,
+            )
+    repaired, findings = repair_timing(track, style, lang, v.frame_rate)
+    for f in findings:
+        rep.warning(f"cue {f.cue} at {srt_time(f.start)}: {f.message}")
+    safe = load_preset("safearea", safe_area) if safe_area else None
+    w, h = v.display_size
+    text, fontsize, font = write_ass(repaired, style, lang, (w, h), safe)
+    with tempfile.TemporaryDirectory(prefix="vertcut-subs-") as tmp:
+        ass = Path(tmp) / "subs.ass"
+        ass.write_text(text, encoding="utf-8")
+        fonts = Path(tmp) / "fonts"
+        fonts.mkdir()
+        (fonts / font.path.name).symlink_to(font.path)
+        vf = f"ass=filename={escape_filter_path(ass)}:fontsdir={escape_filter_path(fonts)}"
+        args = ["-i", str(src_video), "-map", "0:v:0", "-map", "0:a?", "-vf", vf]
+        args += encoder_args or ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
+        args += ["-c:a", "copy", "-movflags", "+faststart"]
+        with atomic_path(out) as tmp_out:
+            ff.run([*args, str(tmp_out)], stage="subtitles", duration=v.duration)
+    rep.end(f"{len(track.cues)} cues, {font.family} {fontsize:g}")
+    return BurnResult(out, text, findings, fontsize)

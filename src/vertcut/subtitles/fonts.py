@@ -1,0 +1,123 @@
+"""The fonts subtitles are drawn with, all installed from PyPI with vertcut.
+
+* CJK (zh, ja, ko) and the Latin languages in Chinese-first cues: Noto Sans
+  CJK (``noto-cjk-sans-otc``; the SC face for zh, JP for ja, ...);
+* Latin (en, es, id, ...): Noto Sans (``fontpkg-noto-sans``);
+* Thai: Noto Sans Thai; Arabic: Noto Sans Arabic (``fontpkg-noto-sans-*``).
+
+All are under the SIL Open Font License 1.1. libass does not fall back from
+a ``fontsdir`` font to another one, so each language gets the font that
+covers it, and :func:`missing_glyphs` refuses text the font cannot show.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UnsupportedError
+
+__all__ = ["FontInfo", "font_for", "missing_glyphs"]
+
+_CJK_FACES = {
+    "ja": "Noto Sans CJK JP",
+    "ko": "Noto Sans CJK KR",
+    "zh-hant": "Noto Sans CJK TC",
+    "zh-tw": "Noto Sans CJK TC",
+}
+
+
+@dataclass(frozen=True)
+class FontInfo:
+    family: str
+    path: Path
+    index: int
+    units_per_em: int
+    win_height: int  # usWinAscent + usWinDescent
+    ideograph_height: int  # ink height of 田 (or of H for fonts without it), font units
+
+    @property
+    def libass_ratio(self) -> float:
+        """libass ``Fontsize`` per em pixel."""
+        return self.win_height / self.units_per_em
+
+
+def _package_file(module: str, pattern: str) -> Path:
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        raise UnsupportedError(f"the font package {module.replace('_', '-')} is not installed") from None
+    root = Path(next(iter(mod.__path__)))
+    found = sorted(root.rglob(pattern))
+    if not found:
+        raise UnsupportedError(f"no font file {pattern} in {root}")
+    return found[0]
+
+
+@functools.cache
+def _load(path: Path, index: int) -> Any:
+    from fontTools.ttLib import TTFont
+
+    return TTFont(str(path), fontNumber=index, lazy=True)
+
+
+def _info(family: str, path: Path, index: int) -> FontInfo:
+    from fontTools.pens.boundsPen import BoundsPen
+
+    font = _load(path, index)
+    os2 = font["OS/2"]
+    cmap = font.getBestCmap()
+    glyphs = font.getGlyphSet()
+    ref = "田" if ord("田") in cmap else "H"
+    pen = BoundsPen(glyphs)
+    glyphs[cmap[ord(ref)]].draw(pen)
+    bounds = pen.bounds or (0, 0, 0, font["head"].unitsPerEm)
+    height = int(bounds[3] - bounds[1])
+    if ref == "H":
+        height = int(height / 0.73 * 0.842)  # scale the cap height to a CJK-ideograph-equivalent em
+    return FontInfo(family, path, index, int(font["head"].unitsPerEm), int(os2.usWinAscent + os2.usWinDescent), height)
+
+
+@functools.cache
+def font_for(lang: str) -> FontInfo:
+    """The font vertcut uses for language ``lang`` (a BCP 47 tag such as zh, zh-Hant, en, th, ar)."""
+    tag = lang.lower()
+    base = tag.split("-")[0]
+    if base in ("zh", "ja", "ko", "yue", "cmn"):
+        family = _CJK_FACES.get(tag, _CJK_FACES.get(base, "Noto Sans CJK SC"))
+        index = {"Noto Sans CJK JP": 0, "Noto Sans CJK KR": 1, "Noto Sans CJK SC": 2, "Noto Sans CJK TC": 3}[family]
+        return _info(family, _package_file("noto_cjk_sans_otc", "*.ttc"), index)
+    if base == "th":
+        return _info("Noto Sans Thai", _package_file("fontpkg_noto_sans_thai", "NotoSansThai*.ttf"), 0)
+    if base in ("ar", "fa", "ur"):
+        return _info("Noto Sans Arabic", _package_file("fontpkg_noto_sans_arabic", "NotoSansArabic*.ttf"), 0)
+    return _info("Noto Sans", _package_file("fontpkg_noto_sans", "NotoSans[[]*.ttf"), 0)
+
+
+def missing_glyphs(text: str, font: FontInfo) -> list[str]:
+    """Characters of ``text`` the font has no glyph for (spaces and controls ignored)."""
+    cmap = _load(font.path, font.index).getBestCmap()
+    seen: list[str] = []
+    for ch in text:
+        if ch.isspace() or ord(ch) < 0x20 or ch in "\u200b\u200c\u200d\u200e\u200f\ufeff":
+            continue
+        if ord(ch) not in cmap and ch not in seen:
+            seen.append(ch)
+    return seen
+
+
+def advance(text: str, font: FontInfo) -> float:
+    """Width of ``text`` in ems (sum of advance widths; no kerning)."""
+    f = _load(font.path, font.index)
+    cmap = f.getBestCmap()
+    hmtx = f["hmtx"]
+    upem = font.units_per_em
+    total = 0
+    for ch in text:
+        g = cmap.get(ord(ch))
+        total += hmtx[g][0] if g is not None else upem
+    return total / upem

@@ -1,0 +1,228 @@
+"""Subtitles: decoding, timing repair, layout, lint, and burn-in checked on the pixels."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from vertcut.errors import EXIT_CHECK, SubtitleError
+from vertcut.ffmpeg import FFmpeg
+from vertcut.presets import load_preset
+from vertcut.subtitles import burn, lint, load_subtitles, repair_timing
+from vertcut.subtitles.fonts import font_for, missing_glyphs
+from vertcut.subtitles.layout import break_lines
+
+SRT = "1\n00:00:00,200 --> 00:00:01,800\n{text}\n"
+
+
+def _srt(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(SRT.format(text=text).encode(encoding))
+    return path
+
+
+@pytest.fixture(scope="module")
+def canvas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 s of flat mid-grey 720x1280 video (so boxes, outlines and text are all measurable)."""
+    out = tmp_path_factory.mktemp("canvas") / "grey.mp4"
+    FFmpeg().run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=0x808080:s=720x1280:r=25:d=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            "-pix_fmt",
+            "yuv444p",
+            str(out),
+        ]
+    )
+    return out
+
+
+def _frame(path: Path, index: int = 25) -> np.ndarray:
+    with av.open(str(path)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i == index:
+                return f.to_ndarray(format="rgb24").astype(float)
+    raise AssertionError("frame not found")
+
+
+def _lum(rgb: np.ndarray) -> np.ndarray:
+    c = rgb / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * lin[..., 0] + 0.7152 * lin[..., 1] + 0.0722 * lin[..., 2]
+
+
+LOSSLESS = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv444p"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030", "big5"])
+def test_text_encodings(tmp_path: Path, encoding: str) -> None:
+    text = (
+        "你到底去了哪裡？這是一個很長的句子，用來測試編碼"
+        if encoding == "big5"
+        else "你到底去了哪里？这是一个很长的句子，用来测试编码"
+    )
+    track = load_subtitles(_srt(tmp_path / "s.srt", text, encoding))
+    assert track.cues[0].text == text and track.cues[0].start == Fraction(1, 5)
+
+
+def test_webvtt_and_ass(tmp_path: Path) -> None:
+    vtt = tmp_path / "s.vtt"
+    vtt.write_text("WEBVTT\n\nNOTE hi\n\nc1\n00:01.000 --> 00:02.500\n<i>Hello</i>\n")
+    assert load_subtitles(vtt).cues[0].text == "Hello" and load_subtitles(vtt).cues[0].end == Fraction(5, 2)
+    ass = tmp_path / "s.ass"
+    ass.write_text(
+        "[Script Info]\nScriptType: v4.00+\n\n[V4+ Styles]\nFormat: Name, Fontname, Fontsize\nStyle: Default,Arial,20\n\n"
+        "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        "Dialogue: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,{\\b1}第一行\\N第二行\n"
+    )
+    assert load_subtitles(ass).cues[0].text == "第一行\n第二行"
+
+
+def test_embedded_subtitle_stream(tmp_path: Path, clip: Path) -> None:
+    srt = _srt(tmp_path / "s.srt", "你好")
+    mkv = tmp_path / "with-subs.mkv"
+    FFmpeg().run(["-i", str(clip), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy", "-c:s", "srt", str(mkv)])
+    out = tmp_path / "extracted.srt"
+    FFmpeg().run(["-i", str(mkv), "-map", "0:s:0", str(out)])
+    assert load_subtitles(out).cues[0].text == "你好"
+
+
+def test_malformed_cue_names_its_line(tmp_path: Path) -> None:
+    p = tmp_path / "bad.srt"
+    p.write_text("1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:03,000 -> 00:00:04,000\nbroken\n")
+    with pytest.raises(SubtitleError) as info:
+        load_subtitles(p)
+    assert info.value.line == 5 and f"{p}:5:" in str(info.value)
+    res = run_cli("subs", "lint", str(p))
+    assert res.exit_code == 3 and res.stderr.strip().count("\n") == 0
+
+
+def test_two_line_chinese_cue_breaks_at_a_word_boundary() -> None:
+    font = font_for("zh")
+    lines = break_lines("妈妈留下的那封信，你看过了吗？", "zh", 10, 9.5, font)
+    assert lines == ["妈妈留下的那封信，", "你看过了吗？"]
+    import budoux
+
+    text = "我早就知道你会回来找我的"
+    lines = break_lines(text, "zh", 8, 7.5, font)
+    assert len(lines) == 2 and "".join(lines) == text and all(len(ln) <= 8 for ln in lines)
+    chunks = budoux.load_default_simplified_chinese_parser().parse(text)
+    cut = len(lines[0])
+    assert cut in {len("".join(chunks[:i])) for i in range(1, len(chunks))}  # at a word boundary
+    assert "知道" in lines[0] or "知道" in lines[1]  # never "知|道"
+    # never a closing punctuation mark at a line start
+    assert break_lines("他说：“我们走吧！”然后就离开了，再也没有回来。", "zh", 10, 9.5, font)[1][0] not in "，。！？”"
+
+
+def test_timing_repair() -> None:
+    from vertcut.subtitles.track import Cue, SubtitleTrack
+
+    style = load_preset("subtitle", "elder-large")
+    cues = (
+        Cue(Fraction(0), Fraction(1, 2), "你好"),  # too short: extended to 1.2 s
+        Cue(Fraction(3), Fraction(4), "第二句话"),  # 0.2 s gap before the next: closed to 2 frames
+        Cue(Fraction(21, 5), Fraction(5), "第三句话很长很长很长很长"),  # cannot reach its reading time
+        Cue(Fraction(51, 10), Fraction(6), "最后"),
+    )
+    fixed, findings = repair_timing(SubtitleTrack(cues), style, "zh", Fraction(25))
+    ends = [c.end for c in fixed.cues]
+    assert ends[0] == Fraction(6, 5)
+    assert ends[1] == Fraction(21, 5) - Fraction(2, 25)
+    assert all(a.end <= b.start for a, b in zip(fixed.cues, fixed.cues[1:], strict=False))
+    assert [f.cue for f in findings] == [2, 3]  # 1.12 s and 0.72 s cannot reach 1.2 s before the next cue
+
+
+def test_lint_reports_every_rule(tmp_path: Path) -> None:
+    p = tmp_path / "x.zh.srt"
+    p.write_text(
+        "1\n00:00:00,000 --> 00:00:00,500\n太快了太快了太快了\n\n"
+        "2\n00:00:00,400 --> 00:00:02,000\n重叠\n\n"
+        "3\n00:00:03,000 --> 00:00:12,000\n太长\n\n"
+        "4\n00:00:13,000 --> 00:00:15,000\n表情😀\n",
+        encoding="utf-8",
+    )
+    findings = lint(load_subtitles(p), preset="elder-large", lang="zh")
+    rules = {(f.cue, f.rule) for f in findings}
+    assert {(1, "max-cps"), (1, "min-duration"), (1, "overlap"), (3, "max-duration"), (4, "glyph-coverage")} <= rules
+    res = run_cli("subs", "lint", str(p), "--preset", "elder-large", "--json")
+    assert res.exit_code == EXIT_CHECK
+    data = json.loads(res.stdout)
+    assert data[0]["cue"] == 1 and data[0]["start"] == "00:00:00,000" and data[0]["suggestion"]
+
+
+def test_no_tofu(tmp_path: Path, canvas: Path) -> None:
+    assert missing_glyphs("你好😀", font_for("zh")) == ["😀"]
+    srt = _srt(tmp_path / "t.srt", "你好😀")
+    res = run_cli("subs", "burn", str(canvas), str(srt), "-o", str(tmp_path / "o.mp4"))
+    assert res.exit_code == 3 and "U+1F600" in res.stderr and not (tmp_path / "o.mp4").exists()
+
+
+def _ink_rows(img: np.ndarray, mask: np.ndarray) -> tuple[int, int]:
+    rows = np.flatnonzero(mask.any(axis=1))
+    return int(rows.min()), int(rows.max())
+
+
+@pytest.mark.parametrize("preset", ["standard", "elder-large", "elder-xl"])
+def test_glyph_height_matches_the_preset(tmp_path: Path, canvas: Path, preset: str) -> None:
+    srt = _srt(tmp_path / "t.srt", "田田田")
+    out = tmp_path / "o.mp4"
+    burn(canvas, srt, out, preset=preset, lang="zh", encoder_args=LOSSLESS)
+    img = _frame(out)
+    text = img.min(axis=2) > 235  # white glyph pixels
+    top, bottom = _ink_rows(img, text)
+    expected = load_preset("subtitle", preset).glyph_height_px * 1280 / 1920
+    assert abs((bottom - top + 1) - expected) <= 0.05 * expected + 1
+
+
+def test_box_inside_safe_area_and_contrast(tmp_path: Path, canvas: Path) -> None:
+    srt = _srt(tmp_path / "t.srt", "她走了，你还在等她吗？")
+    out = tmp_path / "o.mp4"
+    burn(canvas, srt, out, preset="elder-xl", lang="zh", safe_area="douyin", encoder_args=LOSSLESS)
+    img = _frame(out)
+    k = 1280 / 1920
+    box = img.max(axis=2) < 80  # the dark box (75% black over grey)
+    rows, cols = np.flatnonzero(box.any(axis=1)), np.flatnonzero(box.any(axis=0))
+    assert rows.size and cols.size
+    safe = load_preset("safearea", "douyin")
+    assert rows.max() <= 1280 - safe.bottom * k and rows.min() >= safe.top * k
+    assert cols.min() >= safe.left * 720 / 1080 - 1 and cols.max() <= 720 - safe.right * 720 / 1080 + 1
+    text = img.min(axis=2) > 235
+    t_lum = _lum(img[text]).mean()
+    b_lum = _lum(img[box & ~text]).mean()
+    contrast = (t_lum + 0.05) / (b_lum + 0.05)
+    assert contrast >= load_preset("subtitle", "elder-xl").min_contrast
+    # two lines, broken after the comma
+    bands = np.flatnonzero(np.diff(np.concatenate([[0], text.any(axis=1).astype(int), [0]])) != 0)
+    assert len(bands) == 4
+
+
+def test_outline_contrast_standard(tmp_path: Path, canvas: Path) -> None:
+    srt = _srt(tmp_path / "t.srt", "田田")
+    out = tmp_path / "o.mp4"
+    burn(canvas, srt, out, preset="standard", lang="zh", encoder_args=LOSSLESS)
+    img = _frame(out)
+    text = img.min(axis=2) > 235
+    from scipy.ndimage import binary_dilation
+
+    edge = binary_dilation(text, iterations=2) & ~text
+    contrast = (_lum(img[text]).mean() + 0.05) / (_lum(img[edge]).mean() + 0.05)
+    assert contrast >= load_preset("subtitle", "standard").min_contrast
+
+
+def test_english_and_arabic_fonts_cover_their_text() -> None:
+    assert missing_glyphs("Where have you been?", font_for("en")) == []
+    assert missing_glyphs("أين كنت؟", font_for("ar")) == []
+    assert missing_glyphs("คุณไปอยู่ที่ไหนมา", font_for("th")) == []
