@@ -1,0 +1,75 @@
+"""Subtitle burn-in cost: the same encode with and without burned-in subtitles.
+
+Input: a 1080x1920 25 fps vertical clip (the reframed picture the burn-in
+runs on) cut from the sample master, or a lavfi stand-in, 20 s long, with the
+sample's Chinese subtitles for that span (elder-large preset: layout, timing
+repair, coverage check, ASS, libass render). Both sides use the same x264
+settings; the peer is plain ffmpeg re-encoding the clip without any filter.
+The issue's target: burn-in adds at most 5 % (ratio >= 1/1.05 = 0.952).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+from bench.harness import Result, interleaved
+from bench.media import REPO
+from vertcut.ffmpeg import FFmpeg
+from vertcut.subtitles import burn, load_subtitles, retime, write_srt
+
+SECONDS = 20
+ENC = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
+
+
+def _vertical_clip(work: Path) -> Path:
+    out = work / f"vertical-{SECONDS}s.mp4"
+    if out.exists():
+        return out
+    master = REPO / "sample_media" / "master.mp4"
+    if master.is_file():  # centre 9:16 crop of the master, scaled to 1080x1920 (a stand-in for the reframe)
+        args = ["-i", str(master), "-t", str(SECONDS), "-vf", "crop=608:1080,scale=1080:1920", "-an"]
+    else:
+        args = ["-f", "lavfi", "-i", f"testsrc2=s=1080x1920:r=25:d={SECONDS}"]
+    FFmpeg().run([*args, "-c:v", "libx264", "-preset", "ultrafast", "-crf", "16", str(out)])
+    return out
+
+
+def _subs(work: Path) -> Path:
+    out = work / f"first-{SECONDS}s.zh.srt"
+    if out.exists():
+        return out
+    src = REPO / "sample_media" / "master.zh.srt"
+    if src.is_file():
+        track, _ = retime(load_subtitles(src), Fraction(0), Fraction(SECONDS), policy="clip")
+        write_srt(track, out)
+    else:
+        cues = [
+            f"{i + 1}\n00:00:{2 * i:02d},200 --> 00:00:{2 * i + 1:02d},800\n你终于回来了，这三年你到底去了哪里？\n"
+            for i in range(SECONDS // 2)
+        ]
+        out.write_text("\n".join(cues), encoding="utf-8")
+    return out
+
+
+def benchmarks(work: Path) -> Iterator[Result]:
+    clip, subs = _vertical_clip(work), _subs(work)
+    ff = FFmpeg()
+    n = len(load_subtitles(subs).cues)
+
+    def ours() -> None:
+        burn(clip, subs, work / "burned.mp4", preset="elder-large", lang="zh", ffmpeg=ff, encoder_args=ENC)
+
+    def peer() -> None:
+        ff.run(["-i", str(clip), "-map", "0:v:0", *ENC, "-y", str(work / "plain.mp4")])
+
+    t_ours, t_peer = interleaved(ours, peer, repeat=3)
+    yield Result(
+        f"subs burn-in, {SECONDS} s 1080x1920 x264 ({n} cues)",
+        t_ours,
+        t_peer,
+        "same encode, no subtitles",
+        target=1 / 1.05,
+        note="target: burn-in adds <= 5 %",
+    )
