@@ -183,7 +183,7 @@ def run_job(
             markers = read_markers(spec.markers, rate=info_rate)
             other_subs = {subtitle_language(s) or f"sub{i}": s for i, s in enumerate(spec.subs) if s != burn_src}
             plan = plan_split(picture if picture.exists() else spec.master, markers, analysis=analysis, sink=collect,
-                              **_split_overrides(spec))  # fmt: skip
+                              markers_path=spec.markers, **_split_overrides(spec))  # fmt: skip
             key = stage_key(
                 [p for p in (picture, spec.markers, *other_subs.values()) if Path(p).exists()],
                 {"free": spec.free_episodes, "snap": spec.snap},

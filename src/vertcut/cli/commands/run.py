@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -87,5 +86,11 @@ def command(
     for stage, status in report.stages.items():
         click.echo(f"{stage:<8} {status}")
     for ep in report.episodes:
-        click.echo(json.dumps(ep, ensure_ascii=False, default=str)[:200])
+        name = ep.get("name", "")
+        frames = ep.get("frames", {})
+        hls = out / "encoded" / name / "cmaf" / "master.m3u8"
+        click.echo(
+            f"{name}  frames {frames.get('first')}-{frames.get('last')}  {float(ep.get('duration', {}).get('float', 0)):6.2f} s"
+            f"  {ep.get('tier', ''):<4}  {hls if hls.exists() else ''}"
+        )
     click.echo(f"report: {out / 'report.json'}")
