@@ -1,4 +1,4 @@
-"""Episode split: frame-exact, audio cut at the same instant, subtitles re-timed, clear errors."""
+"""Episode split: frame-exact (lossless re-run, per-frame hashes), audio cut at the same sample, clear errors."""
 
 from __future__ import annotations
 
@@ -6,18 +6,22 @@ import hashlib
 import json
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
+import numpy as np
 import pytest
-from conftest import run_cli
 from mediagen import decode_indices, make_clip
 
-from vertcut.errors import EXIT_INPUT, MarkerError
+from vertcut.errors import MarkerError
+from vertcut.ffmpeg import FFmpeg
 from vertcut.markers import Marker
 from vertcut.media import frame_table, probe
-from vertcut.split import plan_split, render_split
+from vertcut.split import SplitPlan, plan_split, render_split, snap_frame
+from vertcut.timebase import FrameRange
 
-LOSSLESS = ["-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+# lossless video and audio: episodes must hold exactly the master's decoded frames and samples
+LOSSLESS = ["-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "flac"]
 SHORT = {"min_duration": "0.5s", "warn_duration": "1s"}
 
 
@@ -26,128 +30,213 @@ def _hashes(path: Path) -> list[str]:
         return [hashlib.md5(f.to_ndarray(format="yuv420p").tobytes()).hexdigest() for f in c.decode(video=0)]
 
 
+def _audio(path: Path) -> tuple[np.ndarray, int]:
+    """Decoded audio as float64 (channels, samples) and its rate."""
+    with av.open(str(path)) as c:
+        s = c.streams.audio[0]
+        parts = []
+        for f in c.decode(s):
+            a = f.to_ndarray()
+            if f.format.is_packed:
+                a = a.reshape(-1, len(f.layout.channels)).T
+            if a.dtype == np.int32:
+                a = a / 2**31
+            elif a.dtype == np.int16:
+                a = a / 2**15
+            parts.append(a.astype(np.float64))
+        return np.concatenate(parts, axis=1), s.codec_context.sample_rate
+
+
 def _markers(*frames: int, rate: Fraction = Fraction(25)) -> list[Marker]:
     return [Marker(Fraction(f) / rate, f"EP{i + 1:02d}", "Red", i + 2) for i, f in enumerate(frames)]
 
 
-def _check_exact(master: Path, out: Path, boundaries: list[int], n: int) -> None:
+def _check_exact(master: Path, out: Path, plan: SplitPlan, boundaries: list[int], slack: int = 0) -> None:
+    """Every episode holds exactly master[a:b] (md5 per frame) and master audio [a_s:b_s] (sample-exact).
+
+    ``slack``: samples of tolerance where the master's audio timestamps are coarser than a
+    sample (Matroska stores packet times in milliseconds: 48 samples at 48 kHz).
+    """
+    n = len(frame_table(master))
     master_hashes = _hashes(master)
     assert len(master_hashes) == n
-    got: list[str] = []
     eps = sorted(out.glob("ep*.mp4"))
+    assert [e.frames.start for e in plan.episodes] == [0, *boundaries]
     assert len(eps) == len(boundaries) + 1
-    for ep, (a, b) in zip(eps, zip([0, *boundaries], [*boundaries, n], strict=True), strict=True):
+    got: list[str] = []
+    has_audio = bool(probe(master).audio)
+    if has_audio:
+        master_audio, sr = _audio(master)
+    for ep, spec, (a, b) in zip(eps, plan.episodes, zip([0, *boundaries], [*boundaries, n], strict=True), strict=True):
         h = _hashes(ep)
         assert len(h) == b - a, ep.name
-        assert decode_indices(ep) == list(range(a, b))
+        assert decode_indices(ep) == list(range(a, b)), ep.name
         got += h
+        if has_audio:
+            audio, rate = _audio(ep)
+            assert rate == sr
+            first = int(spec.start * sr)
+            # cut at the same instant as the video (the last episode: where the master's audio ends)
+            want = min(int(spec.duration * sr), master_audio.shape[1] - first)
+            assert abs(audio.shape[1] - want) <= slack, (ep.name, audio.shape[1], want)
+            lags = [lag for lag in range(-slack, slack + 1) if first + lag >= 0]
+            n = min(audio.shape[1], master_audio.shape[1] - first - slack) - 2048
+            err = {lag: np.abs(audio[:, 1024:n] - master_audio[:, first + lag + 1024 : first + lag + n]).max() for lag in lags}
+            best = min(err, key=lambda lag: err[lag])
+            assert err[best] < 1e-6, (ep.name, best, err[best])  # the same samples: no shift, no gap
+            assert abs(best) <= slack
     assert got == master_hashes  # no frame lost, repeated or altered
 
 
-def test_cfr_with_b_frames_is_frame_exact(tmp_path: Path) -> None:
+def test_cfr_source_is_frame_and_sample_exact(tmp_path: Path) -> None:
+    master = make_clip(tmp_path / "m.mp4", frames=75, shot_len=25, bframes=False)
+    plan = plan_split(master, _markers(25, 52), cuts=[25, 50], snap="0f", **SHORT)
+    render_split(plan, tmp_path / "out", encoder_args=LOSSLESS)
+    _check_exact(master, tmp_path / "out", plan, [25, 52])
+
+
+def test_b_frame_source_snapped_to_detected_cuts(tmp_path: Path) -> None:
     master = make_clip(tmp_path / "m.mp4", frames=100, shot_len=20, bframes=True)
-    plan = plan_split(master, _markers(41, 80), snap="3f", **SHORT)
-    assert [e.frames.start for e in plan.episodes] == [0, 40, 80]  # 41 snapped to the cut at 40
-    assert plan.episodes[0].snap == "cut" and plan.episodes[0].marker_frame == 41
+    with av.open(str(master)) as c:  # the source really has B-frames: decode order != presentation order
+        pts = [p.pts for p in c.demux(video=0) if p.pts is not None]
+    assert pts != sorted(pts)
+    plan = plan_split(master, _markers(41, 78), snap="3f", **SHORT)  # analyse() finds the cuts every 20 frames
+    assert [(e.snap.status, e.snap.marker_frame, e.snap.frame) for e in plan.episodes if e.snap] == [
+        ("cut", 41, 40),
+        ("cut", 78, 80),
+    ]
     manifest = render_split(plan, tmp_path / "out", encoder_args=LOSSLESS)
-    _check_exact(master, tmp_path / "out", [40, 80], 100)
-    # audio: each episode's audio ends where its video ends (within one AAC frame)
-    total = Fraction(0)
-    for ep in manifest["episodes"]:
-        info = probe(tmp_path / "out" / ep["outputs"]["video"])
-        a, v = info.audio[0], info.video[0]
-        assert a.duration is not None and v.duration is not None
-        assert abs(a.duration - v.duration) <= Fraction(1024, 48000) + Fraction(1, 25)
-        total += v.duration
-    assert total == 4
+    _check_exact(master, tmp_path / "out", plan, [40, 80])
+    assert all(e["verification"]["ok"] and e["verification"]["hidden_frames"] == 0 for e in manifest["episodes"])
 
 
 def test_vfr_source_is_frame_exact(tmp_path: Path) -> None:
     pts = [0]
     for i in range(1, 60):
         pts.append(pts[-1] + (40 if i % 3 else 80))
-    master = make_clip(tmp_path / "vfr.mkv", frames=60, shot_len=15, pts=pts, time_base=Fraction(1, 1000), audio=False)
+    master = make_clip(tmp_path / "vfr.mkv", frames=60, shot_len=15, pts=pts, time_base=Fraction(1, 1000))
     assert probe(master).video[0].is_vfr
-    # markers in seconds: the frame that starts at pts[30] (not 30/fps)
-    plan = plan_split(master, [Marker(Fraction(pts[30], 1000), "EP01", line=2)], snap="0f", **SHORT)
-    assert plan.episodes[1].frames.start == 30
+    # markers in seconds: the frame shown at pts[30] (frame 30), not 30/fps (frame ~23)
+    plan = plan_split(master, [Marker(Fraction(pts[30], 1000), "EP01", line=2)], cuts=[], snap="0f", **SHORT)
     render_split(plan, tmp_path / "out", encoder_args=LOSSLESS)
-    _check_exact(master, tmp_path / "out", [30], 60)
-    # the episode keeps the source's variable timing
-    t = frame_table(tmp_path / "out" / "ep002.mp4")
+    _check_exact(master, tmp_path / "out", plan, [30])
+    t = frame_table(tmp_path / "out" / "ep002.mp4")  # the episode keeps the variable timing
     deltas = {int(d) for d in (t.pts[1:] - t.pts[:-1]) * t.time_base * 1000}
     assert deltas == {40, 80}
 
 
 def test_nonzero_start_time_is_frame_exact(tmp_path: Path) -> None:
-    master = make_clip(tmp_path / "late.mkv", frames=60, shot_len=20, start_pts=250)  # starts at 10 s
-    assert frame_table(master).seconds(0) == 10
-    plan = plan_split(master, _markers(40), snap="2f", **SHORT)
+    src = make_clip(tmp_path / "src.mp4", frames=60, shot_len=20, bframes=False)
+    master = tmp_path / "late.mkv"  # video and audio start at 10 s (as a recorder or an NLE export writes)
+    FFmpeg().run(["-i", str(src), "-c", "copy", "-output_ts_offset", "10", str(master)])
+    assert frame_table(master).seconds(0) == 10 and probe(master).start_time == 10
+    plan = plan_split(master, _markers(40), cuts=[20, 40], snap="2f", **SHORT)
     render_split(plan, tmp_path / "out", encoder_args=LOSSLESS)
-    _check_exact(master, tmp_path / "out", [40], 60)
+    _check_exact(master, tmp_path / "out", plan, [40], slack=48)
 
 
-def test_subtitles_retimed_and_manifest(tmp_path: Path) -> None:
+def test_default_encode_verified_and_manifest(tmp_path: Path) -> None:
     master = make_clip(tmp_path / "m.mp4", frames=100, shot_len=20)
     srt = tmp_path / "m.zh.srt"
     srt.write_text(
-        "1\n00:00:00,200 --> 00:00:01,000\n第一句\n\n2\n00:00:01,400 --> 00:00:01,800\n跨越剪辑点\n\n3\n00:00:02,000 --> 00:00:02,400\n第三句\n",
+        "1\n00:00:00,200 --> 00:00:01,000\n第一句\n\n2\n00:00:01,400 --> 00:00:01,800\n跨越剪辑点\n\n"
+        "3\n00:00:02,000 --> 00:00:02,400\n第三句\n",
         encoding="utf-8",
     )
-    plan = plan_split(master, _markers(40), snap="0f", **SHORT)  # the cut at 1.6 s falls inside cue 2
-    events: list[object] = []
-    manifest = render_split(plan, tmp_path / "out", subtitles={"zh": srt}, sink=events.append)
-    ep1 = (tmp_path / "out" / "ep001.zh.srt").read_text(encoding="utf-8")
-    ep2 = (tmp_path / "out" / "ep002.zh.srt").read_text(encoding="utf-8")
-    assert "00:00:01,400 --> 00:00:01,600" in ep1 and "跨越剪辑点" in ep1
+    plan = plan_split(master, _markers(40), cuts=[20, 40, 60, 80], snap="0f", **SHORT)  # cut at 1.6 s, inside cue 2
+    events: list[Any] = []
+    out = tmp_path / "out"
+    manifest = render_split(plan, out, subtitles={"zh": srt}, sink=events.append)
+    ep1 = (out / "ep001.zh.srt").read_text(encoding="utf-8")
+    ep2 = (out / "ep002.zh.srt").read_text(encoding="utf-8")
+    assert "00:00:01,400 --> 00:00:01,600\n跨越剪辑点" in ep1
     assert "00:00:00,000 --> 00:00:00,200\n跨越剪辑点" in ep2 and "00:00:00,400 --> 00:00:00,800\n第三句" in ep2
-    assert manifest["episodes"][0]["subtitles"]["zh"]["straddling_cut"] == [2]
     assert any("falls inside zh cue 2" in getattr(e, "text", "") for e in events)
-    saved = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert saved["schema"] == "vertcut.manifest/1" and saved["master"]["frames"] == 100
-    e1 = saved["episodes"][0]
+    saved = json.loads((out / "manifest.json").read_text())
+    assert saved == json.loads(json.dumps(manifest))
+    assert saved["schema"] == "vertcut.episodes/1" and saved["master"]["frames"] == 100
+    assert saved["master"]["frame_rate"] == "25" and len(saved["master"]["sha256"]) == 64
+    e1, e2 = saved["episodes"]
     assert e1["frames"] == {"first": 0, "last": 39, "count": 40} and e1["tier"] == "free"
-    assert e1["marker"]["name"] == "EP01" and e1["verification"]["frames_ok"]
-    assert (tmp_path / "out" / "contact-sheet.png").stat().st_size > 0
+    assert e1["start"]["timecode"] == "00:00:00:00" and e2["start"]["timecode"] == "00:00:01:15"
+    assert e1["end"]["seconds"] == "8/5" and e2["duration"]["seconds"] == "12/5"
+    assert e1["marker"]["name"] == "EP01" and e1["marker"]["colour"] == "Red" and e1["marker"]["line"] == 2
+    assert e1["marker"]["snap"] == "cut" and e1["marker"]["offset_frames"] == 0
+    assert e1["subtitles"]["zh"]["clipped"] == [2] and e2["subtitles"]["zh"]["clipped"] == [2]
+    assert e1["outputs"]["video"] == "ep001.mp4" and e1["outputs"]["subtitles"] == {"zh": "ep001.zh.srt"}
+    # lossy default encode: verified frame counts, no hidden frames, starts at 0, AAC audio long enough
+    for e in saved["episodes"]:
+        v = e["verification"]
+        assert v["ok"], v
+        assert v["frames_written"] == e["frames"]["count"] and v["hidden_frames"] == 0 and v["video_start_s"] == 0
+        assert 0 <= v["audio_samples"] - v["audio_samples_expected"] <= 1024
+        assert decode_indices(out / e["outputs"]["video"]) == list(range(e["frames"]["first"], e["frames"]["last"] + 1))
+    assert saved["totals"] == {"episodes": 2, "frames": 100, "duration": "4", "duration_s": 4.0, "verified": True}
+    # contact sheet: one row per cut (label bar + last|first frames)
+    import cv2
+
+    sheet = cv2.imread(str(out / "contact-sheet.png"))
+    assert sheet.shape[1] == 240 * 2 + 6 and sheet.shape[0] == 22 + 136
+    assert not list(tmp_path.glob(".out*"))  # no temporary folder left
 
 
-def test_free_and_paid_tiers(tmp_path: Path, clip: Path) -> None:
-    plan = plan_split(clip, _markers(10, 20, 30), snap="0f", free_episodes=2, min_duration="0.2s", warn_duration="0.2s")
+def test_snapping_rules() -> None:
+    cuts = (100, 130)
+    assert snap_frame(110, 12, cuts).frame == 100 and snap_frame(110, 12, cuts).status == "cut"
+    assert snap_frame(115, 15, cuts).frame == 130  # a tie goes to the later cut
+    fades = (FrameRange(200, 224),)
+    luma = np.full(300, 100.0)
+    luma[200:224] = np.abs(np.arange(24) - 13) * 5.0  # darkest at 213
+    assert (snap_frame(205, 12, cuts, fades, luma=luma).status, snap_frame(205, 12, cuts, fades, luma=luma).frame) == ("fade", 213)
+    black = (FrameRange(250, 262),)
+    s = snap_frame(255, 12, cuts, fades, black)
+    assert (s.status, s.frame) == ("black", 262)  # next episode starts after the black gap
+    s = snap_frame(50, 12, cuts, fades, black)
+    assert (s.status, s.frame, s.offset) == ("none", 50, 0)
+
+
+def test_tiers_first_n_free_and_marker_flags(clip: Path) -> None:
+    plan = plan_split(clip, _markers(10, 20, 30), cuts=[], snap="0f", free_episodes=2, min_duration="0.2s", warn_duration="0.2s")
+    assert [e.tier for e in plan.episodes] == ["free", "free", "paid", "paid"]
+    assert plan.first_paid == 3
+    flagged = [Marker(Fraction(10, 25), "EP01", line=2), Marker(Fraction(20, 25), "EP02 paywall", line=3, tier="paid"),
+               Marker(Fraction(30, 25), "EP03", line=4)]  # fmt: skip
+    plan = plan_split(clip, flagged, cuts=[], snap="0f", free_episodes=10, min_duration="0.2s", warn_duration="0.2s")
     assert [e.tier for e in plan.episodes] == ["free", "free", "paid", "paid"]
 
 
+def test_kept_mid_shot_warns(clip: Path) -> None:
+    events: list[Any] = []
+    plan = plan_split(clip, _markers(25), cuts=[10, 40], snap="3f", sink=events.append, **SHORT)
+    assert plan.episodes[0].snap is not None and plan.episodes[0].snap.status == "none"
+    assert any("kept mid-shot" in getattr(e, "text", "") for e in events) and plan.warnings
+
+
 @pytest.mark.parametrize(
-    ("frames", "message"),
+    ("frames", "message", "line"),
     [
-        ((30, 20), "out of order"),
-        ((20, 20), "duplicates"),
-        ((20, 400), "beyond the end"),
-        ((3,), "shorter than 0.5s"),
+        ((30, 20), r"marker 'EP02': is out of order: frame 20 comes before marker 'EP01' \(line 2\)", 3),
+        ((20, 20), r"marker 'EP02': duplicates marker 'EP01' \(line 2\)", 3),
+        ((20, 400), r"marker 'EP02': at 16\.000 s is beyond the end of the master \(2\.000 s, 50 frames\)", 3),
+        ((3,), r"marker 'EP01': episode 1 \(frames 0-2, 0\.120 s\) is shorter than 0\.5s", 2),
+        ((0,), "very start", 2),
     ],
 )
-def test_bad_markers(clip: Path, frames: tuple[int, ...], message: str) -> None:
+def test_bad_markers_name_marker_and_line(clip: Path, frames: tuple[int, ...], message: str, line: int) -> None:
     with pytest.raises(MarkerError, match=message) as info:
-        plan_split(clip, _markers(*frames), snap="0f", **SHORT, markers_path="cuts.csv")
-    assert "cuts.csv:" in str(info.value)
+        plan_split(clip, _markers(*frames), cuts=[], snap="0f", **SHORT, markers_path="cuts.csv")
+    assert info.value.line == line and str(info.value).startswith(f"cuts.csv:{line}: ")
 
 
-def test_marker_at_another_frame_rate(clip: Path) -> None:
-    m = Marker(Fraction(1), "EP01", line=7, rate=Fraction(30000, 1001))
-    with pytest.raises(MarkerError, match=r"29\.970 fps but the master is 25\.000 fps") as info:
-        plan_split(clip, [m], markers_path="ep.fcpxml")
-    assert info.value.line == 7
+def test_too_long_and_snap_collision(clip: Path) -> None:
+    with pytest.raises(MarkerError, match=r"episode 2 .* is longer than 1s .*a marker is missing"):
+        plan_split(clip, _markers(20), cuts=[], snap="0f", min_duration="0.1s", warn_duration="0.1s", max_duration="1s")
+    with pytest.raises(MarkerError, match="snaps to frame 20, the same cut as marker 'EP01'"):
+        plan_split(clip, _markers(19, 22), cuts=[20], snap="3f", min_duration="0.01s", warn_duration="0.01s")
 
 
-def test_cli_dry_run_prints_the_plan(tmp_path: Path) -> None:
-    master = make_clip(tmp_path / "m.mp4", frames=100, shot_len=20, audio=False)
-    csv = tmp_path / "cuts.csv"
-    csv.write_text("frame,name\n41,EP01\n80,EP02\n")
-    settings = tmp_path / "short.toml"
-    settings.write_text('extends = "default"\nmin_duration = "0.5s"\nwarn_duration = "1s"\n')
-    res = run_cli("split", str(master), "--markers", str(csv), "--preset", str(settings), "--snap", "2f", "--dry-run")
-    assert res.exit_code == 0, res.output
-    rows = [r.split() for r in res.stdout.splitlines()[1:]]
-    assert [(r[1], r[2], r[3]) for r in rows] == [("0", "39", "40"), ("40", "79", "40"), ("80", "99", "20")]
-    assert not list(tmp_path.glob("ep*"))
-    res = run_cli("split", str(master), "--markers", str(tmp_path / "none.csv"), "--dry-run")
-    assert res.exit_code == EXIT_INPUT and "no such marker file" in res.stderr
+def test_marker_file_at_another_frame_rate(clip: Path) -> None:
+    m = Marker(Fraction(1), "EP01", line=7, rate=Fraction(30000, 1001), path="ep.fcpxml")
+    with pytest.raises(MarkerError, match=r"timed at 29\.970 fps but the master is 25\.000 fps") as info:
+        plan_split(clip, [m], cuts=[])
+    assert str(info.value).startswith("ep.fcpxml:7: marker 'EP01'")

@@ -23,8 +23,9 @@ class SplitSettings:
     marker_names: str = ""  # regular expression; empty keeps every marker
     marker_colours: tuple[str, ...] = ()  # e.g. ["red"]; empty keeps every colour
     timeline_start: str = ""  # e.g. "01:00:00:00"; empty: guess (Resolve's 01:00:00:00)
-    crf: int = 16  # episodes are intermediates: high quality
+    crf: int = 16  # episodes are intermediates for the encode stage: high quality
     preset: str = "veryfast"
+    audio_kbps: int = 256
     name_pattern: str = "ep{number:03d}"
 
     def __post_init__(self) -> None:
@@ -33,6 +34,14 @@ class SplitSettings:
                 self.seconds(key, Fraction(25))  # syntax only; the real rate comes with the master
             except ValueError as exc:
                 raise ValueError(f"{key}: {exc}") from None
+        if not 0 <= self.crf <= 51:
+            raise ValueError("crf must be 0..51")
+        if self.audio_kbps <= 0:
+            raise ValueError("audio_kbps must be > 0")
+        try:
+            self.name_pattern.format(number=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"name_pattern {self.name_pattern!r}: {exc}") from None
         if self.free_episodes < 0:
             raise ValueError("free_episodes must be >= 0")
 

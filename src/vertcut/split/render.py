@@ -1,0 +1,345 @@
+"""Rendering a split plan: frame-exact episodes, per-episode subtitles, manifest, contact sheet."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..ffmpeg import FFmpeg
+from ..fsutil import atomic_dir, atomic_path, file_digest
+from ..media.probe import frame_table
+from ..progress import ProgressSink, Reporter
+from ..timebase import to_ffmpeg_seconds
+from .plan import EpisodePlan, SplitPlan
+
+__all__ = ["MANIFEST_SCHEMA", "Manifest", "episode_args", "render_split"]
+
+MANIFEST_SCHEMA = "vertcut.episodes/1"
+PREROLL = Fraction(1)  # seconds decoded before each cut and dropped
+Manifest = dict[str, Any]
+
+
+def _frac(x: Fraction) -> str:
+    return f"{x.numerator}/{x.denominator}" if x.denominator != 1 else str(x.numerator)
+
+
+def episode_args(plan: SplitPlan, ep: EpisodePlan, dest: Path, encoder_args: list[str] | None = None) -> list[str]:
+    """The ffmpeg arguments that cut ``ep`` out of the master, frame-exactly.
+
+    The episode starts at the exact presentation time of its first frame,
+    relative to the container start and floored to a microsecond (never a time
+    after the frame): a fast input seek to one second before it, then an output
+    seek for the rest (decoded frames and samples are dropped by timestamp),
+    re-encoding; ``-t`` the exact distance to the next episode's first frame (floored), which
+    cuts video and audio at the same instant (``-frames:v`` is not used: it
+    ends the file before the audio of the last frame is muxed). Timestamps pass through (VFR stays VFR, no frame is duplicated or dropped).
+    """
+    v = plan.info.require_video()
+    first_pts = plan.table.seconds(0)
+    container_start = plan.info.start_time
+    ss = first_pts + ep.start - container_start
+    # input seek to a point PREROLL before the cut (fast: decodes from the keyframe before it),
+    # then output seek the rest of the way: timestamps are trimmed exactly for video and audio.
+    # Input seeking alone to the cut misplaces the audio by up to one AAC frame when the cut
+    # lands on a video keyframe (measured: 128-sample shift at a 1.0 s keyframe), and "-ss 0"
+    # drops 896 samples of the first AAC frame.
+    pre = max(Fraction(0), ss - PREROLL)
+    args = ["-ss", to_ffmpeg_seconds(pre)] if pre > 0 else []
+    args += ["-i", str(plan.master)]
+    if ss - pre > 0:
+        args += ["-ss", to_ffmpeg_seconds(ss - pre)]
+    args += ["-t", to_ffmpeg_seconds(ep.duration)]
+    args += ["-map", "0:v:0", "-map", "0:a:0?", "-map_chapters", "-1", "-fps_mode", "passthrough"]
+    enc = list(encoder_args) if encoder_args else None
+    if enc is None:
+        cfg = plan.settings
+        ten_bit = (v.color.bit_depth or 8) > 8
+        enc = ["-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf)]
+        enc += ["-pix_fmt", "yuv420p10le", "-profile:v", "high10"] if ten_bit else ["-pix_fmt", "yuv420p"]
+    args += enc
+    if "-c:a" not in enc and "-acodec" not in enc:
+        args += ["-c:a", "aac", "-b:a", f"{plan.settings.audio_kbps}k"]
+    args += ["-movflags", "+faststart+negative_cts_offsets", str(dest)]
+    return args
+
+
+def render_split(
+    plan: SplitPlan,
+    out_dir: str | Path,
+    *,
+    subtitles: dict[str, str | Path] | None = None,
+    ffmpeg: FFmpeg | None = None,
+    sink: ProgressSink | None = None,
+    encoder_args: list[str] | None = None,
+) -> Manifest:
+    """Write the episodes, their subtitles, ``manifest.json`` and ``contact-sheet.png`` into ``out_dir``.
+
+    The folder is written atomically (all or nothing). ``subtitles`` maps a
+    language tag to a subtitle file of the master. ``encoder_args`` replaces the
+    video (and, if it names ``-c:a``, audio) encoder arguments, e.g. a lossless
+    encoder for verification. With a dry-run ``ffmpeg`` the commands are only
+    printed and nothing is written. Returns the manifest.
+    """
+    from ..subtitles import load_subtitles, retime, write_srt
+
+    out = Path(out_dir)
+    ff = ffmpeg or FFmpeg(sink=sink)
+    rep = Reporter(sink, "split")
+    cfg = plan.settings
+    tracks = {lang: load_subtitles(p) for lang, p in (subtitles or {}).items()}
+    warnings = list(plan.warnings)
+    episodes: list[dict[str, Any]] = []
+    rep.start(len(plan.episodes), "episodes")
+
+    def body(folder: Path) -> None:
+        for k, ep in enumerate(plan.episodes):
+            name = cfg.name_pattern.format(number=ep.number)
+            video = folder / f"{name}.mp4"
+            args = episode_args(plan, ep, video, encoder_args)
+            ff.run(args, stage="split", duration=ep.duration)
+            subs: dict[str, Any] = {}
+            for lang, track in tracks.items():
+                part, report = retime(track, ep.start, ep.end, cfg.cue_policy)
+                srt = folder / f"{name}.{lang}.srt"
+                if not ff.dry_run:
+                    write_srt(part, srt)
+                for cue in report.straddling_end:
+                    warnings.append(
+                        f"{name}: the cut at frame {ep.frames.stop} falls inside {lang} cue {cue} "
+                        f"(policy {cfg.cue_policy})"
+                    )
+                    rep.warning(warnings[-1])
+                subs[lang] = {
+                    "file": srt.name,
+                    "cues": len(part.cues),
+                    "clipped": report.clipped,
+                    "dropped": report.dropped,
+                    "straddling_start": report.straddling_start,
+                    "straddling_end": report.straddling_end,
+                }
+            verification = {} if ff.dry_run else verify_episode(plan, ep, video)
+            if verification and not verification["ok"]:
+                warnings.append(f"{name}: verification failed: {verification['problems']}")
+                rep.warning(warnings[-1])
+            episodes.append(_episode_json(plan, ep, name, video, subs, verification))
+            rep.advance(k + 1, len(plan.episodes), "episodes")
+        if ff.dry_run:
+            return
+        sheet = contact_sheet(folder, [folder / e["outputs"]["video"] for e in episodes], plan)
+        manifest["contact_sheet"] = sheet.name if sheet else None
+
+    v = plan.info.require_video()
+    manifest: Manifest = {
+        "schema": MANIFEST_SCHEMA,
+        "vertcut": __version__,
+        "master": {
+            "path": str(plan.master),
+            "sha256": None,
+            "frame_rate": _frac(v.frame_rate),
+            "vfr": bool(v.is_vfr),
+            "frames": len(plan.table),
+            "time_base": _frac(plan.table.time_base),
+            "start_pts": int(plan.table.pts[0]),
+            "container_start": _frac(plan.info.start_time),
+            "duration": _frac(plan.end_seconds),
+            "timecode_start": plan.start_timecode or "00:00:00:00",
+            "timecode_source": "media" if plan.start_timecode else "default",
+            "width": v.width,
+            "height": v.height,
+            "audio": None
+            if not plan.info.audio
+            else {"sample_rate": plan.info.audio[0].sample_rate, "channels": plan.info.audio[0].channels},
+        },
+        "markers": {
+            "path": plan.markers_path,
+            "format": plan.markers_format,
+            "count": sum(1 for e in plan.episodes if e.marker),
+            "filter": {"names": cfg.marker_names or None, "colours": list(cfg.marker_colours)},
+        },
+        "settings": {k: (list(x) if isinstance(x, tuple) else x) for k, x in cfg.__dict__.items()},
+        "paywall": {"first_paid_episode": plan.first_paid, "free_episodes": sum(e.tier == "free" for e in plan.episodes)},
+        "episodes": episodes,
+        "totals": {},
+        "warnings": warnings,
+    }
+    if ff.dry_run:
+        body(out)
+    else:
+        manifest["master"]["sha256"] = file_digest(plan.master)
+        with atomic_dir(out) as folder:
+            body(folder)
+            manifest["totals"] = _totals(episodes, plan)
+            (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    manifest["totals"] = _totals(episodes, plan)
+    rep.end(f"{len(plan.episodes)} episodes in {out}")
+    return manifest
+
+
+def _totals(episodes: list[dict[str, Any]], plan: SplitPlan) -> dict[str, Any]:
+    return {
+        "episodes": len(episodes),
+        "frames": sum(e["frames"]["count"] for e in episodes),
+        "duration": _frac(sum((e.duration for e in plan.episodes), Fraction(0))),
+        "duration_s": float(sum((e.duration for e in plan.episodes), Fraction(0))),
+        "verified": all(e["verification"].get("ok", False) for e in episodes) if episodes else False,
+    }
+
+
+def _episode_json(
+    plan: SplitPlan, ep: EpisodePlan, name: str, video: Path, subs: dict[str, Any], verification: dict[str, Any]
+) -> dict[str, Any]:
+    t0 = plan.table.seconds(0)
+    last = ep.frames.end_inclusive
+    m = ep.marker
+    return {
+        "number": ep.number,
+        "id": name,
+        "tier": ep.tier,
+        "frames": {"first": ep.frames.start, "last": last, "count": ep.frames.count},
+        "start": {
+            "seconds": _frac(ep.start),
+            "s": float(ep.start),
+            "pts": int(plan.table.pts[ep.frames.start]),
+            "timecode": plan.timecode(ep.frames.start),
+        },
+        "end": {
+            "seconds": _frac(ep.end),
+            "s": float(ep.end),
+            "last_frame_pts": int(plan.table.pts[last]),
+            "last_frame_seconds": _frac(plan.table.seconds(last) - t0),
+            "timecode": plan.timecode(last),
+        },
+        "duration": {"seconds": _frac(ep.duration), "s": float(ep.duration)},
+        "marker": None
+        if m is None or ep.snap is None
+        else {
+            "name": m.name,
+            "colour": m.colour,
+            "kind": m.kind,
+            "note": m.note,
+            "line": m.line,
+            "source": m.source,
+            "tier_flag": m.tier,
+            "seconds": _frac(m.seconds),
+            "frame": ep.snap.marker_frame,
+            "snapped_to": ep.snap.frame,
+            "snap": ep.snap.status,
+            "offset_frames": ep.snap.offset,
+        },
+        "outputs": {
+            "video": video.name,
+            "sha256": file_digest(video) if video.exists() else None,
+            "subtitles": {lang: s["file"] for lang, s in subs.items()},
+        },
+        "subtitles": subs,
+        "verification": verification,
+    }
+
+
+def verify_episode(plan: SplitPlan, ep: EpisodePlan, video: Path) -> dict[str, Any]:
+    """Check a written episode: frame count, hidden (edit-list) frames, start time, audio length."""
+    import av
+
+    problems: list[str] = []
+    table = frame_table(video)
+    frames = len(table)
+    if frames != ep.frames.count:
+        problems.append(f"{frames} frames, expected {ep.frames.count}")
+    start = table.seconds(0) if frames else Fraction(0)
+    if start != 0:
+        problems.append(f"video starts at {float(start):.6f} s")
+    hidden = 0
+    audio_samples: int | None = None
+    expected_samples: int | None = None
+    sample_rate: int | None = None
+    with av.open(str(video)) as c:
+        vs = c.streams.video[0]
+        for pkt in c.demux(vs):
+            if pkt.size and pkt.is_discard:
+                hidden += 1
+    if hidden:
+        problems.append(f"{hidden} frames hidden by an edit list")
+    if plan.info.audio:
+        with av.open(str(video)) as c:
+            if c.streams.audio:
+                a = c.streams.audio[0]
+                sample_rate = a.codec_context.sample_rate
+                audio_samples = sum(f.samples for f in c.decode(a))
+        if audio_samples is None or sample_rate is None:
+            problems.append("no audio")
+        else:
+            expected_samples = int(ep.duration * sample_rate)
+            # AAC pads the last packet: up to one 1024-sample frame more; never less
+            if not 0 <= audio_samples - expected_samples < 1024 + 1:
+                problems.append(f"audio has {audio_samples} samples, expected {expected_samples}")
+    return {
+        "ok": not problems,
+        "problems": problems,
+        "frames_expected": ep.frames.count,
+        "frames_written": frames,
+        "hidden_frames": hidden,
+        "video_start_s": float(start),
+        "audio_sample_rate": sample_rate,
+        "audio_samples": audio_samples,
+        "audio_samples_expected": expected_samples,
+    }
+
+
+def _thumb(frame: Any, width: int) -> Any:
+    h = max(2, round(frame.height * width / frame.width / 2) * 2)
+    return frame.reformat(width=width, height=h, format="bgr24").to_ndarray()
+
+
+def _first_last(path: Path, width: int) -> tuple[Any, Any]:
+    """First and last frame of a video, without decoding the whole file."""
+    import av
+
+    first = last = None
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        for f in c.decode(s):
+            first = _thumb(f, width)
+            break
+        dur = s.duration or 0
+        if dur > 0:
+            c.seek(max(0, dur - int(3 / s.time_base)), stream=s, backward=True, any_frame=False)
+        else:
+            c.seek(0)
+        for f in c.decode(s):
+            last = f
+    return first, (_thumb(last, width) if last is not None else None)
+
+
+def contact_sheet(folder: Path, videos: list[Path], plan: SplitPlan, width: int = 240) -> Path | None:
+    """``contact-sheet.png``: one row per cut, the last frame of episode k beside the first of k+1."""
+    import cv2
+    import numpy as np
+
+    if len(videos) < 2:
+        return None
+    ends = [_first_last(v, width) for v in videos]
+    rows = []
+    for k in range(len(videos) - 1):
+        a, b = ends[k][1], ends[k + 1][0]
+        if a is None or b is None:
+            continue
+        gap = np.full((a.shape[0], 6, 3), 255, np.uint8)
+        row = np.hstack([a, gap, b])
+        bar = np.zeros((22, row.shape[1], 3), np.uint8)
+        ep = plan.episodes[k]
+        snap = ep.snap
+        text = f"cut {k + 1}: frame {ep.frames.end_inclusive} | {ep.frames.stop}"
+        if snap is not None:
+            text += f"  {snap.status} {snap.offset:+d}f"
+        cv2.putText(bar, text, (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+        rows.append(np.vstack([bar, row]))
+    if not rows:
+        return None
+    sheet = folder / "contact-sheet.png"
+    with atomic_path(sheet) as tmp:
+        ok, buf = cv2.imencode(".png", np.vstack(rows))
+        tmp.write_bytes(buf.tobytes())
+    return sheet
