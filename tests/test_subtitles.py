@@ -91,13 +91,29 @@ def test_webvtt_and_ass(tmp_path: Path) -> None:
     assert load_subtitles(ass).cues[0].text == "第一行\n第二行"
 
 
-def test_embedded_subtitle_stream(tmp_path: Path, clip: Path) -> None:
-    srt = _srt(tmp_path / "s.srt", "你好")
-    mkv = tmp_path / "with-subs.mkv"
-    FFmpeg().run(["-i", str(clip), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy", "-c:s", "srt", str(mkv)])
-    out = tmp_path / "extracted.srt"
-    FFmpeg().run(["-i", str(mkv), "-map", "0:s:0", str(out)])
-    assert load_subtitles(out).cues[0].text == "你好"
+@pytest.mark.parametrize(("ext", "codec"), [("mkv", "srt"), ("mp4", "mov_text")])
+def test_embedded_subtitle_stream(tmp_path: Path, clip: Path, ext: str, codec: str) -> None:
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,200 --> 00:00:01,840\n你好\n第二行\n\n2\n00:00:01,900 --> 00:00:02,000\n<i>再见</i>\n")
+    media = tmp_path / f"with-subs.{ext}"
+    FFmpeg().run(["-i", str(clip), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy", "-c:s", codec, str(media)])
+    track = load_subtitles(media)  # read straight from the container, exact packet times
+    assert [(c.start, c.end, c.text) for c in track.cues] == [
+        (Fraction(1, 5), Fraction(46, 25), "你好\n第二行"),
+        (Fraction(19, 10), Fraction(2), "再见"),
+    ]
+    with pytest.raises(SubtitleError, match="no stream 1"):
+        load_subtitles(media, stream=1)
+    with pytest.raises(SubtitleError, match="no subtitle stream"):
+        load_subtitles(clip)
+
+
+def test_frame_exact_cues_with_a_rate(tmp_path: Path) -> None:
+    p = _srt(tmp_path / "s.srt", "你好")  # 0.200 -> 1.800
+    track = load_subtitles(p, rate=Fraction(30000, 1001))
+    frame = Fraction(1001, 30000)
+    c = track.cues[0]
+    assert c.start / frame == 6 and c.end / frame == 54  # 0.2 s = 5.99 frames, 1.8 s = 53.95 frames
 
 
 def test_malformed_cue_names_its_line(tmp_path: Path) -> None:

@@ -184,14 +184,30 @@ def _parse_ass(text: str, path: str | None) -> list[Cue]:
     return cues
 
 
-def load_subtitles(path: str | Path, *, encoding: str | None = None, language: str | None = None) -> SubtitleTrack:
-    """Read an SRT, WebVTT or ASS/SSA file (format from the content, then the extension).
+def load_subtitles(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    language: str | None = None,
+    rate: Fraction | None = None,
+    stream: int = 0,
+) -> SubtitleTrack:
+    """Read an SRT, WebVTT or ASS/SSA file (format from the content, then the extension), or the
+    ``stream``-th text subtitle stream of an MKV/MP4/MOV/WebM file (exact packet times).
+
+    With ``rate``, every cue boundary is moved to the nearest frame boundary of that rate
+    (frame-exact cues; a cue never shrinks below one frame).
 
     Raises:
         SubtitleError: missing or unreadable file, unknown encoding, malformed cue (with its line).
     """
     p = Path(path)
     try:
+        with p.open("rb") as fh:
+            magic = fh.read(16)
+        if _is_container(p, magic):  # a video file: read its subtitle stream, never the whole file
+            track = _load_embedded(p, stream, language)
+            return _snap(track, rate) if rate else track
         data = p.read_bytes()
     except FileNotFoundError:
         raise SubtitleError("no such subtitle file", path=p) from None
@@ -207,7 +223,62 @@ def load_subtitles(path: str | Path, *, encoding: str | None = None, language: s
     if not cues:
         raise SubtitleError("has no cues", path=p)
     cues.sort(key=lambda c: (c.start, c.end))
-    return SubtitleTrack(tuple(cues), str(p), fmt, enc, language)
+    track = SubtitleTrack(tuple(cues), str(p), fmt, enc, language)
+    return _snap(track, rate) if rate else track
+
+
+_CONTAINER_SUFFIXES = (".mkv", ".mka", ".mks", ".webm", ".mp4", ".m4v", ".mov", ".ts", ".m2ts")
+
+
+def _is_container(p: Path, head: bytes) -> bool:
+    return p.suffix.lower() in _CONTAINER_SUFFIXES or head[:4] == b"\x1a\x45\xdf\xa3" or head[4:8] == b"ftyp"
+
+
+def _load_embedded(p: Path, stream: int, language: str | None) -> SubtitleTrack:
+    """The text cues of a subtitle stream (SubRip, mov_text, ASS, WebVTT) with exact packet times."""
+    from ..media import open_container
+
+    with open_container(p) as container:
+        streams = list(container.streams.subtitles)
+        if not streams:
+            raise SubtitleError("has no subtitle stream", path=p)
+        if not 0 <= stream < len(streams):
+            raise SubtitleError(f"has {len(streams)} subtitle stream(s); there is no stream {stream}", path=p)
+        st = streams[stream]
+        tb = Fraction(st.time_base) if st.time_base is not None else Fraction(1, 1000)
+        codec = st.codec_context.name
+        cues: list[Cue] = []
+        for pkt in container.demux(st):
+            if pkt.pts is None or not pkt.size:
+                continue
+            start = pkt.pts * tb
+            end = start + (pkt.duration or 0) * tb
+            texts: list[str] = []
+            for sub in pkt.decode():
+                ass = getattr(sub, "ass", None)
+                if ass is None:
+                    raise SubtitleError(f"subtitle stream {stream} ({codec}) is a bitmap format, not text", path=p)
+                line = bytes(ass).decode("utf-8", "replace").split(",", 8)[-1]
+                texts.append(re.sub(r"\{[^}]*\}", "", line).replace("\\N", "\n").replace("\\n", "\n").strip())
+            body = "\n".join(t for t in texts if t)
+            if body and end > start:
+                cues.append(Cue(start, end, body, len(cues) + 1))
+        lang = language or (st.language if st.language not in (None, "und") else None)
+    if not cues:
+        raise SubtitleError(f"subtitle stream {stream} ({codec}) has no text cues", path=p)
+    cues.sort(key=lambda c: (c.start, c.end))
+    return SubtitleTrack(tuple(cues), str(p), codec, "utf-8", lang)
+
+
+def _snap(track: SubtitleTrack, rate: Fraction) -> SubtitleTrack:
+    """Cue boundaries moved to the nearest frame boundary of ``rate`` (at least one frame long)."""
+    frame = 1 / Fraction(rate)
+    out = []
+    for c in track.cues:
+        start = round(c.start / frame) * frame
+        end = max(round(c.end / frame) * frame, start + frame)
+        out.append(replace(c, start=start, end=end))
+    return replace(track, cues=tuple(out))
 
 
 def retime(
