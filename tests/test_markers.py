@@ -44,8 +44,9 @@ def test_avid_locators_and_marker_export() -> None:
 def test_fcpxml_rational_times_and_clip_offsets() -> None:
     ms = read_markers(DATA / "fcpx_2997.fcpxml", rate=NTSC_29_97)
     assert [m.seconds * NTSC_29_97 for m in ms] == [45, 60, 180]  # exact, no rounding
-    assert [m.kind for m in ms] == ["marker", "marker", "chapter"]
-    assert ms[0].rate == NTSC_29_97 and ms[1].colour.startswith("red")
+    assert [m.kind for m in ms] == ["marker", "todo", "chapter"]
+    assert ms[0].rate == NTSC_29_97 and ms[1].colour == "red" and [m.line for m in ms] == [14, 15, 18]
+    assert [m.frame for m in ms] == [45, 60, 180]
 
 
 def test_premiere_tsv_utf16_and_fcp7_xml() -> None:
@@ -57,7 +58,8 @@ def test_premiere_tsv_utf16_and_fcp7_xml() -> None:
 
 
 def test_otio_clip_markers_in_timeline_time() -> None:
-    assert frames(DATA / "timeline.otio") == [85]
+    ms = read_markers(DATA / "timeline.otio")  # no rate needed: OTIO states its own
+    assert [(m.frame, m.line, m.colour, m.rate) for m in ms] == [(85, 17, "RED", R25)]
 
 
 def test_csv_and_json_cut_lists() -> None:
@@ -80,6 +82,7 @@ def test_container_chapters(tmp_path: Path, clip: Path) -> None:
     ("content", "message"),
     [
         ("", "is empty"),
+        ("   \n\n", "is empty"),
         ("hello there\njust words\n", "unknown marker format"),
         ("frame,name\nabc,EP1\n", "bad time"),
         (
@@ -109,3 +112,46 @@ def test_cli_unknown_format(tmp_path: Path, clip: Path) -> None:
     p.write_bytes(b"\x00\x01\x02binary")
     res = run_cli("split", str(clip), "--markers", str(p), "--dry-run")
     assert res.exit_code == EXIT_INPUT and res.stderr.count("\n") == 1
+
+
+def test_colour_filter_keeps_original_string() -> None:
+    ms = read_markers(DATA / "fcp7_25.xml", rate=R25, colours="red")  # Premiere's 0xAABBGGRR integer
+    assert [m.colour for m in ms] == ["4281740498", "4281740498"] and ms[0].colour_name == "red"
+    assert [m.name for m in read_markers(DATA / "resolve_25.edl", rate=R25, colours=["Blue"])] == ["grade note"]
+    with pytest.raises(MarkerError, match="none of its 3 markers matches"):
+        read_markers(DATA / "resolve_25.edl", rate=R25, colours="green")
+
+
+def test_detection_by_content_not_extension(tmp_path: Path) -> None:
+    for src, name in [("resolve_25.edl", "a.txt"), ("fcpx_2997.fcpxml", "b.xml"), ("timeline.otio", "c.json")]:
+        p = tmp_path / name
+        p.write_bytes((DATA / src).read_bytes())
+        rate = NTSC_29_97 if "fcpx" in src else R25
+        assert read_markers(p, rate=rate)[0].source == read_markers(DATA / src, rate=rate)[0].source
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message", "line"),
+    [
+        ("r.edl", "TITLE: x\n001  001  V  C  01:00:01:27 01:00:01:28 01:00:01:27 01:00:01:28\n |M:EP1 |D:1\n",
+         r"marker 'EP1': timecode 01:00:01:27 has frame 27, impossible at the master's 25 fps", 2),
+        ("r.edl", "TITLE: x\n001  001  V  C  01:00:01;15 01:00:01;16 01:00:01;15 01:00:01;16\n |M:EP1 |D:1\n",
+         "drop-frame timecode .* the marker file is at another frame rate", 2),
+        ("c.csv", "frame,name\n40,EP1\n-3,EP2\n", "marker 'EP2': bad time: negative frame", 3),
+        ("c.json", '{"markers": [\n {"frame": 40, "name": "EP1"},\n {"name": "EP2"}\n]}', "marker 'EP2': no frame", 3),
+        ("f.fcpxml", (DATA / "fcpx_2997.fcpxml").read_text().replace('start="45045/30000s"', 'start="1/7s"'),
+         "marker 'EP01 cliffhanger' .* is not on a frame boundary at 29.970 fps", 14),
+    ],
+)  # fmt: skip
+def test_bad_entries_name_marker_and_line(tmp_path: Path, name: str, content: str, message: str, line: int) -> None:
+    p = tmp_path / name
+    p.write_text(content)
+    rate = NTSC_29_97 if name.endswith("fcpxml") else R25
+    with pytest.raises(MarkerError, match=message) as info:
+        read_markers(p, rate=rate)
+    assert info.value.line == line and f"{p}:{line}:" in str(info.value)
+
+
+def test_timecode_formats_need_the_rate() -> None:
+    with pytest.raises(MarkerError, match="needs the master's frame rate"):
+        read_markers(DATA / "resolve_25.edl")

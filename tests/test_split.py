@@ -11,9 +11,10 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+from conftest import run_cli
 from mediagen import decode_indices, make_clip
 
-from vertcut.errors import MarkerError
+from vertcut.errors import EXIT_INPUT, MarkerError
 from vertcut.ffmpeg import FFmpeg
 from vertcut.markers import Marker
 from vertcut.media import frame_table, probe
@@ -240,3 +241,54 @@ def test_marker_file_at_another_frame_rate(clip: Path) -> None:
     with pytest.raises(MarkerError, match=r"timed at 29\.970 fps but the master is 25\.000 fps") as info:
         plan_split(clip, [m], cuts=[])
     assert str(info.value).startswith("ep.fcpxml:7: marker 'EP01'")
+
+
+def test_cli_dry_run_prints_the_plan(tmp_path: Path) -> None:
+    master = make_clip(tmp_path / "m.mp4", frames=100, shot_len=20, audio=False)
+    csv = tmp_path / "cuts.csv"
+    csv.write_text("frame,name\n41,EP01\n80,EP02\n")
+    settings = tmp_path / "short.toml"
+    settings.write_text('extends = "default"\nmin_duration = "0.5s"\nwarn_duration = "1s"\n')
+    res = run_cli("split", str(master), "--markers", str(csv), "--preset", str(settings), "--snap", "2f", "--dry-run")
+    assert res.exit_code == 0, res.output
+    rows = [r.split() for r in res.stdout.splitlines()[1:]]
+    assert [(r[1], r[2], r[3], r[7]) for r in rows] == [("0", "39", "40", "cut"), ("40", "79", "40", "cut"), ("80", "99", "20", "end")]
+    assert not list(tmp_path.glob("ep*")) and not (tmp_path / "out").exists()
+
+
+def test_cli_renders_and_global_dry_run_prints_commands(tmp_path: Path) -> None:
+    master = make_clip(tmp_path / "m.mp4", frames=50, shot_len=25)
+    csv = tmp_path / "cuts.csv"
+    csv.write_text("frame,name\n25,EP01\n")
+    args = ["split", str(master), "--markers", str(csv), "--snap", "0f", "--free-episodes", "1", "-o", str(tmp_path / "out")]
+    args += ["--preset", str(_short_preset(tmp_path))]
+    res = run_cli("--dry-run", *args)
+    assert res.exit_code == 0, res.output
+    assert "-output_ts_offset" not in res.output and "libx264" in res.output and not (tmp_path / "out").exists()
+    res = run_cli(*args)
+    assert res.exit_code == 0, res.output
+    saved = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [e["tier"] for e in saved["episodes"]] == ["free", "paid"] and saved["paywall"]["first_paid_episode"] == 2
+    assert "verified" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("", "is empty"), ("frame,name\n30,EP02\n20,EP01\n", r"cuts\.csv:3: marker 'EP01': is out of order"),
+     ("\x00\x01binary", "unknown marker format")],
+)  # fmt: skip
+def test_cli_bad_markers_one_line_error(tmp_path: Path, clip: Path, content: str, message: str) -> None:
+    p = tmp_path / "cuts.csv"
+    p.write_text(content)
+    res = run_cli("split", str(clip), "--markers", str(p), "--snap", "0f", "-o", str(tmp_path / "out"))
+    assert res.exit_code == EXIT_INPUT and res.stderr.count("\n") == 1 and "Traceback" not in res.output
+    import re
+
+    assert re.search(message, res.stderr), res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def _short_preset(tmp_path: Path) -> Path:
+    p = tmp_path / "short.toml"
+    p.write_text('extends = "default"\nmin_duration = "0.5s"\nwarn_duration = "1s"\n')
+    return p

@@ -63,7 +63,7 @@ def command(
         rate=rate,
         timeline_start=timeline_start or base.timeline_start or None,
         names=marker_names or base.marker_names or None,
-        colours=marker_colours or base.marker_colours,
+        colours=marker_colours or base.marker_colours or None,
     )
     plan = plan_split(
         master,
@@ -79,21 +79,25 @@ def command(
         if out is None and not plan_only:
             raise click.UsageError("give -o/--out, or --dry-run to see the plan")
         click.echo(
-            f"{'ep':>3} {'first':>7} {'last':>7} {'frames':>6} {'start':>11} {'dur s':>7} {'tier':<5} {'snap':<14} marker"
+            f"{'ep':>3} {'first':>7} {'last':>7} {'frames':>6} {'start':>11} {'dur s':>7} {'tier':<5} {'snap':<14} "
+            "line marker"
         )
         for r in plan.rows():
             click.echo(
                 f"{r['episode']:>3} {r['first']:>7} {r['last']:>7} {r['frames']:>6} {r['start_tc']:>11} "
-                f"{r['duration_s']:>7.2f} {r['tier']:<5} {r['snap']:<14} {r['marker']}"
+                f"{r['duration_s']:>7.2f} {r['tier']:<5} {r['snap']:<14} {r['line'] or '-':>4} {r['marker']}"
             )
+        for w in plan.warnings:
+            click.echo(f"warning: {w}", err=True)
         return
     subtitles = {subtitle_language(s) or f"sub{i}": s for i, s in enumerate(subs)}
     manifest = render_split(plan, out, subtitles=subtitles, ffmpeg=st.ffmpeg(), sink=st.sink)
     if st.dry_run:
         return
     for ep in manifest["episodes"]:
-        ok = ep["verification"].get("frames_ok")
+        v = ep["verification"]
+        state = "verified" if v.get("ok") else "VERIFICATION FAILED: " + "; ".join(v.get("problems", []))
         click.echo(
-            f"{out / ep['outputs']['video']}: frames {ep['frames']['first']}-{ep['frames']['last']} {ep['tier']} {'verified' if ok else 'FRAME COUNT MISMATCH'}"
+            f"{out / ep['outputs']['video']}: frames {ep['frames']['first']}-{ep['frames']['last']} {ep['tier']} {state}"
         )
     click.echo(f"manifest: {out / 'manifest.json'}")
