@@ -82,7 +82,10 @@ def _check_exact(master: Path, out: Path, plan: SplitPlan, boundaries: list[int]
             assert abs(audio.shape[1] - want) <= slack, (ep.name, audio.shape[1], want)
             lags = [lag for lag in range(-slack, slack + 1) if first + lag >= 0]
             n = min(audio.shape[1], master_audio.shape[1] - first - slack) - 2048
-            err = {lag: np.abs(audio[:, 1024:n] - master_audio[:, first + lag + 1024 : first + lag + n]).max() for lag in lags}
+            err = {
+                lag: np.abs(audio[:, 1024:n] - master_audio[:, first + lag + 1024 : first + lag + n]).max()
+                for lag in lags
+            }
             best = min(err, key=lambda lag: err[lag])
             assert err[best] < 1e-6, (ep.name, best, err[best])  # the same samples: no shift, no gap
             assert abs(best) <= slack
@@ -188,7 +191,10 @@ def test_snapping_rules() -> None:
     fades = (FrameRange(200, 224),)
     luma = np.full(300, 100.0)
     luma[200:224] = np.abs(np.arange(24) - 13) * 5.0  # darkest at 213
-    assert (snap_frame(205, 12, cuts, fades, luma=luma).status, snap_frame(205, 12, cuts, fades, luma=luma).frame) == ("fade", 213)
+    assert (snap_frame(205, 12, cuts, fades, luma=luma).status, snap_frame(205, 12, cuts, fades, luma=luma).frame) == (
+        "fade",
+        213,
+    )
     black = (FrameRange(250, 262),)
     s = snap_frame(255, 12, cuts, fades, black)
     assert (s.status, s.frame) == ("black", 262)  # next episode starts after the black gap
@@ -197,7 +203,9 @@ def test_snapping_rules() -> None:
 
 
 def test_tiers_first_n_free_and_marker_flags(clip: Path) -> None:
-    plan = plan_split(clip, _markers(10, 20, 30), cuts=[], snap="0f", free_episodes=2, min_duration="0.2s", warn_duration="0.2s")
+    plan = plan_split(
+        clip, _markers(10, 20, 30), cuts=[], snap="0f", free_episodes=2, min_duration="0.2s", warn_duration="0.2s"
+    )
     assert [e.tier for e in plan.episodes] == ["free", "free", "paid", "paid"]
     assert plan.first_paid == 3
     flagged = [Marker(Fraction(10, 25), "EP01", line=2), Marker(Fraction(20, 25), "EP02 paywall", line=3, tier="paid"),
@@ -252,7 +260,11 @@ def test_cli_dry_run_prints_the_plan(tmp_path: Path) -> None:
     res = run_cli("split", str(master), "--markers", str(csv), "--preset", str(settings), "--snap", "2f", "--dry-run")
     assert res.exit_code == 0, res.output
     rows = [r.split() for r in res.stdout.splitlines()[1:]]
-    assert [(r[1], r[2], r[3], r[7]) for r in rows] == [("0", "39", "40", "cut"), ("40", "79", "40", "cut"), ("80", "99", "20", "end")]
+    assert [(r[1], r[2], r[3], r[7]) for r in rows] == [
+        ("0", "39", "40", "cut"),
+        ("40", "79", "40", "cut"),
+        ("80", "99", "20", "end"),
+    ]
     assert not list(tmp_path.glob("ep*")) and not (tmp_path / "out").exists()
 
 
@@ -260,7 +272,18 @@ def test_cli_renders_and_global_dry_run_prints_commands(tmp_path: Path) -> None:
     master = make_clip(tmp_path / "m.mp4", frames=50, shot_len=25)
     csv = tmp_path / "cuts.csv"
     csv.write_text("frame,name\n25,EP01\n")
-    args = ["split", str(master), "--markers", str(csv), "--snap", "0f", "--free-episodes", "1", "-o", str(tmp_path / "out")]
+    args = [
+        "split",
+        str(master),
+        "--markers",
+        str(csv),
+        "--snap",
+        "0f",
+        "--free-episodes",
+        "1",
+        "-o",
+        str(tmp_path / "out"),
+    ]
     args += ["--preset", str(_short_preset(tmp_path))]
     res = run_cli("--dry-run", *args)
     assert res.exit_code == 0, res.output

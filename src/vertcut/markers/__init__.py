@@ -77,7 +77,7 @@ def _load(p: Path) -> tuple[bytes, str]:
         return data[:16], ""
     try:
         text, _enc = decode_text(data, p)
-    except Exception:  # noqa: BLE001 - a binary file is an unknown format, whatever the decoder says
+    except Exception:  # a binary file is an unknown format, whatever the decoder says
         text = ""
     return data[:16], text.lstrip("\ufeff")
 

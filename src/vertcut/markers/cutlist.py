@@ -35,13 +35,17 @@ def looks_like_csv(text: str) -> bool:
     return bool(cols & set(_TIME_KEYS))
 
 
-def _one(item: dict[str, Any], rate: Fraction | None, path: Path, line: int | None, label: str) -> tuple[Fraction, int | None, str | None]:
+def _one(
+    item: dict[str, Any], rate: Fraction | None, path: Path, line: int | None, label: str
+) -> tuple[Fraction, int | None, str | None]:
     """(seconds, frame, timecode) of one cut-list item; timecodes are resolved later."""
     name = str(item.get("name", "")) or label
     try:
         if item.get("frame") not in (None, ""):
             if rate is None:
-                raise MarkerError(f"marker {name!r}: a frame number needs the master's frame rate", path=path, line=line)
+                raise MarkerError(
+                    f"marker {name!r}: a frame number needs the master's frame rate", path=path, line=line
+                )
             frame = int(str(item["frame"]).strip())
             if frame < 0:
                 raise ValueError(f"negative frame {frame}")
@@ -58,7 +62,11 @@ def _one(item: dict[str, Any], rate: Fraction | None, path: Path, line: int | No
 
 
 def _build(
-    items: list[tuple[dict[str, Any], int | None]], path: Path, rate: Fraction | None, timeline_start: int | None, source: str
+    items: list[tuple[dict[str, Any], int | None]],
+    path: Path,
+    rate: Fraction | None,
+    timeline_start: int | None,
+    source: str,
 ) -> list[Marker]:
     parsed = []
     tcs: list[int] = []

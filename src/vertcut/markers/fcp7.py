@@ -40,8 +40,10 @@ def read_fcp7(text: str, path: Path) -> list[Marker]:
         if frame < 0:
             raise MarkerError(f"marker {name!r}: negative frame {frame}", path=path, line=line)
         colour = (m.findtext("pproColor") or m.findtext("color") or "").strip()
+        tier = tier_from_text(name, comment)
         out.append(
-            Marker(Fraction(frame) / rate, name, colour, line, "fcp7_xml", "marker", rate, tier_from_text(name, comment),
-                   comment, frame, str(path))  # fmt: skip
+            Marker(
+                Fraction(frame) / rate, name, colour, line, "fcp7_xml", "marker", rate, tier, comment, frame, str(path)
+            )
         )
     return out

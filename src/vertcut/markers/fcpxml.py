@@ -96,6 +96,8 @@ def read_fcpxml(text: str, path: Path) -> list[Marker]:
             frame = int(f)
         if t < 0:
             raise MarkerError(f"marker {name!r} lies before the sequence start", path=path, line=line)
-        out.append(Marker(t, name, colour, line, "fcpxml", kind, rate, tier_from_text(name, note), note, frame, str(path)))
+        out.append(
+            Marker(t, name, colour, line, "fcpxml", kind, rate, tier_from_text(name, note), note, frame, str(path))
+        )
     out.sort(key=lambda m: (m.seconds, m.line or 0))
     return out

@@ -90,10 +90,10 @@ def read_otio(text: str, path: Path) -> list[Marker]:
             if at < 0:
                 raise MarkerError(f"marker {name!r} lies before the timeline start", path=path, line=line)
             f = at * rate
-            out.append(
-                Marker(at, name, str(m.get("color", "")), line, "otio", "marker", rate, tier_from_text(name, note),
-                       note, int(f) if f.denominator == 1 else None, str(path))  # fmt: skip
-            )
+            frame = int(f) if f.denominator == 1 else None
+            colour = str(m.get("color", ""))
+            tier = tier_from_text(name, note)
+            out.append(Marker(at, name, colour, line, "otio", "marker", rate, tier, note, frame, str(path)))
         kind = _schema(item)
         if kind == "Track":
             p = zero

@@ -252,7 +252,8 @@ def plan_split(
     episodes: list[EpisodePlan] = []
     paywall = False
     for i, (a, b) in enumerate(zip(starts, stops, strict=True)):
-        marker, snap = bounds[i] if i < len(bounds) else (None, None)
+        marker: Marker | None = bounds[i][0] if i < len(bounds) else None
+        ep_snap: Snap | None = bounds[i][1] if i < len(bounds) else None
         start = table.seconds(a) - first
         end = table.seconds(b) - first if b < n else end_s
         dur = end - start
@@ -261,10 +262,18 @@ def plan_split(
         blame = marker or (bounds[-1][0] if bounds else None)
         if dur < min_s:
             msg = f"{label} is shorter than {cfg.min_duration} (error limit)"
-            raise MarkerError(msg if blame is None else f"marker {blame.label()}: {msg}", path=where, line=blame.line if blame else None)
+            raise MarkerError(
+                msg if blame is None else f"marker {blame.label()}: {msg}",
+                path=where,
+                line=blame.line if blame else None,
+            )
         if dur > max_s:
             msg = f"{label} is longer than {cfg.max_duration} (error limit): a marker is missing"
-            raise MarkerError(msg if blame is None else f"marker {blame.label()}: {msg}", path=where, line=blame.line if blame else None)
+            raise MarkerError(
+                msg if blame is None else f"marker {blame.label()}: {msg}",
+                path=where,
+                line=blame.line if blame else None,
+            )
         if dur < warn_s:
             warnings.append(f"{label} is shorter than {cfg.warn_duration}")
             rep.warning(warnings[-1])
@@ -275,7 +284,7 @@ def plan_split(
         if flag == "paid":
             paywall = True
         tier = "free" if flag == "free" else "paid" if paywall else ("free" if i < cfg.free_episodes else "paid")
-        episodes.append(EpisodePlan(i + 1, FrameRange(a, b), start, end, tier, marker, snap))
+        episodes.append(EpisodePlan(i + 1, FrameRange(a, b), start, end, tier, marker, ep_snap))
     tc = info.metadata.get("timecode") or v_timecode(master)
     if tc:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def render_split(
     plan: SplitPlan,
     out_dir: str | Path,
     *,
-    subtitles: dict[str, str | Path] | None = None,
+    subtitles: Mapping[str, str | Path] | None = None,
     ffmpeg: FFmpeg | None = None,
     sink: ProgressSink | None = None,
     encoder_args: list[str] | None = None,
@@ -160,7 +161,10 @@ def render_split(
             "filter": {"names": cfg.marker_names or None, "colours": list(cfg.marker_colours)},
         },
         "settings": {k: (list(x) if isinstance(x, tuple) else x) for k, x in cfg.__dict__.items()},
-        "paywall": {"first_paid_episode": plan.first_paid, "free_episodes": sum(e.tier == "free" for e in plan.episodes)},
+        "paywall": {
+            "first_paid_episode": plan.first_paid,
+            "free_episodes": sum(e.tier == "free" for e in plan.episodes),
+        },
         "episodes": episodes,
         "totals": {},
         "warnings": warnings,
@@ -305,7 +309,8 @@ def _first_last(path: Path, width: int) -> tuple[Any, Any]:
             break
         dur = s.duration or 0
         if dur > 0:
-            c.seek(max(0, dur - int(3 / s.time_base)), stream=s, backward=True, any_frame=False)
+            tb = s.time_base or Fraction(1, 1000)
+            c.seek(max(0, dur - int(3 / tb)), stream=s, backward=True, any_frame=False)
         else:
             c.seek(0)
         for f in c.decode(s):
@@ -340,6 +345,6 @@ def contact_sheet(folder: Path, videos: list[Path], plan: SplitPlan, width: int 
         return None
     sheet = folder / "contact-sheet.png"
     with atomic_path(sheet) as tmp:
-        ok, buf = cv2.imencode(".png", np.vstack(rows))
+        _ok, buf = cv2.imencode(".png", np.vstack(rows))
         tmp.write_bytes(buf.tobytes())
     return sheet
