@@ -242,3 +242,45 @@ def test_english_and_arabic_fonts_cover_their_text() -> None:
     assert missing_glyphs("Where have you been?", font_for("en")) == []
     assert missing_glyphs("أين كنت؟", font_for("ar")) == []
     assert missing_glyphs("คุณไปอยู่ที่ไหนมา", font_for("th")) == []
+
+
+def test_lint_line_breaks_width_and_gaps(tmp_path: Path) -> None:
+    p = tmp_path / "b.zh.srt"
+    p.write_text(
+        "1\n00:00:00,000 --> 00:00:02,000\n我早就知道你会回来\n，可是太晚了\n\n"  # comma at a line start
+        "2\n00:00:02,300 --> 00:00:04,300\n我早就知\n道你会回来\n\n"  # break inside 知道, 220 ms flicker gap
+        "3\n00:00:05,000 --> 00:00:07,000\n妈妈留下的那封信，\n你看过了吗？\n",  # fine
+        encoding="utf-8",
+    )
+    findings = lint(load_subtitles(p), preset="standard", lang="zh")
+    got = {(f.cue, f.rule): f for f in findings}
+    assert got[(1, "break-punctuation")].severity == "error" and "'，'" in got[(1, "break-punctuation")].message
+    assert got[(2, "break-inside-word")].severity == "warning"
+    assert "burn repairs this: out-time 00:00:02,220" in got[(1, "flicker-gap")].suggestion
+    assert not [f for f in findings if f.cue == 3]
+    wide = tmp_path / "w.en.srt"
+    wide.write_text("1\n00:00:00,000 --> 00:00:04,000\nWWWWWWWWWWWWWWWWWWWW\n", encoding="utf-8")
+    rules = {f.rule for f in lint(load_subtitles(wide), preset="elder-large", lang="en")}
+    assert "line-width" in rules  # 20 characters fit the count, but W is wide: measured with the font
+
+
+def test_thai_and_arabic_layout() -> None:
+    import budoux
+
+    th = "คุณไปอยู่ที่ไหนมาตลอดสามปีที่ผ่านมานี้"
+    lines = break_lines(th, "th", 12, 9.0, font_for("th"))
+    assert len(lines) >= 2 and "".join(lines) == th
+    chunks = budoux.load_default_thai_parser().parse(th)
+    bounds = {len("".join(chunks[:i])) for i in range(1, len(chunks))}
+    assert len(lines[0]) in bounds  # Thai breaks between words
+    from vertcut.subtitles.burn import write_ass
+    from vertcut.subtitles.track import Cue, SubtitleTrack
+
+    ass, _, font = write_ass(
+        SubtitleTrack((Cue(Fraction(0), Fraction(2), "أين كنت؟"),)),
+        load_preset("subtitle", "standard"),
+        "ar",
+        (1080, 1920),
+    )
+    style = next(ln for ln in ass.splitlines() if ln.startswith("Style:"))
+    assert style.endswith(",-1") and font.family == "Noto Sans Arabic"  # Encoding -1: libass picks RTL itself

@@ -24,8 +24,8 @@ from ..media.probe import probe
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
 from ..timebase import parse_time
-from .fonts import FontInfo, font_for, missing_glyphs
-from .layout import break_lines, display_len
+from .fonts import FontInfo, advance, font_for, missing_glyphs
+from .layout import NO_END, NO_START, break_lines, display_len, word_boundaries
 from .style import SafeArea, SubtitleStyle
 from .track import Cue, SubtitleTrack, load_subtitles, srt_time
 
@@ -139,6 +139,7 @@ def lint(
     lines_all = _layout(track, style, lang, REF_W, font, size, (style.margin_side_px, style.margin_bottom_px))
     min_d, max_d = parse_time(style.min_duration, rate), parse_time(style.max_duration, rate)
     gap = Fraction(style.min_gap_frames) / rate
+    chain = parse_time(style.chain_gap, rate)
     out: list[Finding] = []
     cues = track.cues
     for i, (c, lines) in enumerate(zip(cues, lines_all, strict=True), 1):
@@ -169,6 +170,36 @@ def lint(
                     "split the cue in two in time",
                 )
             )
+        usable_px = REF_W - 2 * style.margin_side_px - (2 * style.box_padding_px if style.border == "box" else 0)
+        em_px = size / font.libass_ratio
+        for ln in lines:
+            width = advance(ln, font) * em_px + 2 * (style.outline_px if style.border == "outline" else 0)
+            if width > usable_px:
+                out.append(
+                    Finding(i, c.start, c.end, "line-width", "error",
+                            f"line {ln!r} is {width:.0f} px wide in {font.family} (usable {usable_px:.0f} px of 1080)",
+                            "condense the text or add a line break")
+                )  # fmt: skip
+        cjk = lang.split("-")[0].lower() in ("zh", "ja", "ko", "yue", "cmn")
+        for k in range(1, len(lines)):
+            a, b = lines[k - 1], lines[k]
+            if cjk and (b[:1] in NO_START or a[-1:] in NO_END):
+                bad = b[0] if b[:1] in NO_START else a[-1]
+                out.append(
+                    Finding(i, c.start, c.end, "break-punctuation", "error",
+                            f"line break {a!r} / {b!r} puts {bad!r} at a line "
+                            f"{'start' if b[:1] in NO_START else 'end'} (避头尾)",
+                            "move the punctuation mark to the other line")
+                )  # fmt: skip
+            elif "\n" in c.text and lang.split("-")[0].lower() in ("zh", "ja", "th"):
+                joined = "".join(lines)
+                cut = len("".join(lines[:k]))
+                if cut not in word_boundaries(joined, lang):
+                    out.append(
+                        Finding(i, c.start, c.end, "break-inside-word", "warning",
+                                f"line break {a[-2:]!r}|{b[:2]!r} splits a word",
+                                "break at a word boundary (or drop the explicit break and let vertcut lay it out)")
+                    )  # fmt: skip
         for ln in lines:
             if display_len(ln) > limits.max_chars_per_line:
                 out.append(
@@ -241,11 +272,47 @@ def lint(
                         c.start,
                         c.end,
                         "min-gap",
-                        "warning",
+                        "error",
                         f"gap {float(nxt.start - c.end) * 1000:.0f} ms (min {style.min_gap_frames} frames)",
-                        "close the gap to exactly two frames",
+                        f"end it {style.min_gap_frames} frames before the next cue",
                     )
                 )
+            elif gap < nxt.start - c.end < chain:
+                out.append(
+                    Finding(i, c.start, c.end, "flicker-gap", "warning",
+                            f"gap {float(nxt.start - c.end) * 1000:.0f} ms before cue {i + 1} (under {float(chain):g} s "
+                            f"the picture flickers)", f"chain the cues: end it {style.min_gap_frames} frames before the next")
+                )  # fmt: skip
+    return _with_repairs(out, track, style, lang, rate)
+
+
+_TIMING_RULES = ("min-duration", "max-cps", "min-gap", "flicker-gap")
+
+
+def _with_repairs(
+    findings: list[Finding], track: SubtitleTrack, style: SubtitleStyle, lang: str, rate: Fraction
+) -> list[Finding]:
+    """Tell, for each timing finding, whether ``subs burn``'s timing repair fixes it."""
+    repaired, _ = repair_timing(track, style, lang, rate)
+    cues = repaired.cues
+    gap = Fraction(style.min_gap_frames) / rate
+    min_d = parse_time(style.min_duration, rate)
+    max_cps = Fraction(style.limits_for(lang).max_cps).limit_denominator(1000)
+    out = []
+    for f in findings:
+        if f.rule in _TIMING_RULES:
+            c = cues[f.cue - 1]
+            nxt = cues[f.cue] if f.cue < len(cues) else None
+            dur = c.end - c.start
+            fixed = {
+                "min-duration": dur >= min_d,
+                "max-cps": Fraction(display_len(c.text.replace("\n", ""))) <= max_cps * dur,
+                "min-gap": nxt is None or nxt.start - c.end >= gap,
+                "flicker-gap": nxt is None or nxt.start - c.end == gap,
+            }[f.rule]
+            how = f"burn repairs this: out-time {srt_time(c.end)}" if fixed else "burn cannot repair this: no free time"
+            f = replace(f, suggestion=f"{f.suggestion} ({how})")
+        out.append(f)
     return out
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from .fonts import FontInfo, advance
 
-__all__ = ["break_lines", "display_len"]
+__all__ = ["NO_END", "NO_START", "break_lines", "display_len", "word_boundaries"]
 
 NO_START = set("，。、；：？！）》」』】〕〉］｝〗〙”’…‥·・ー～—%,.;:?!)]}")
 NO_END = set("（《「『【〔〈［｛〖〘“‘([{")
@@ -56,6 +56,16 @@ def _chunks(text: str, lang: str) -> list[str]:
         return merged
     words = text.split(" ")
     return [w + " " for w in words[:-1]] + [words[-1]]
+
+
+def word_boundaries(text: str, lang: str) -> set[int]:
+    """Character offsets in ``text`` where a line may break without splitting a word (BudouX phrases)."""
+    cuts: set[int] = set()
+    pos = 0
+    for chunk in _chunks(text, lang)[:-1]:
+        pos += len(chunk)
+        cuts.add(pos)
+    return cuts
 
 
 def _ok_break(left: str, right: str) -> bool:
