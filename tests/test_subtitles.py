@@ -284,3 +284,22 @@ def test_thai_and_arabic_layout() -> None:
     )
     style = next(ln for ln in ass.splitlines() if ln.startswith("Style:"))
     assert style.endswith(",-1") and font.family == "Noto Sans Arabic"  # Encoding -1: libass picks RTL itself
+
+
+def test_long_cue_is_split_in_time_at_punctuation(tmp_path: Path) -> None:
+    from vertcut.subtitles.burn import split_long_cues
+    from vertcut.subtitles.track import Cue, SubtitleTrack
+
+    text = "今天的董事会，我一定要出席，谁也拦不住我，否则公司就完了！"
+    track = SubtitleTrack((Cue(Fraction(268, 10), Fraction(304, 10), text),))
+    style = load_preset("subtitle", "elder-large")
+    out, findings = split_long_cues(track, style, "zh", Fraction(25))
+    assert [c.text for c in out.cues] == ["今天的董事会，我一定要出席，", "谁也拦不住我，否则公司就完了！"]
+    a, b = out.cues
+    assert a.start == track.cues[0].start and b.end == track.cues[0].end
+    assert b.start - a.end == Fraction(2, 25) and (b.start * 25).denominator == 1  # two frames apart, on a frame
+    assert findings[0].rule == "split"
+    p = tmp_path / "long.zh.srt"
+    p.write_text(f"1\n00:00:26,800 --> 00:00:30,400\n{text}\n", encoding="utf-8")
+    f = next(f for f in lint(load_subtitles(p), preset="elder-large") if f.rule == "max-lines")
+    assert "burn does it: shown as 2 cues" in f.suggestion

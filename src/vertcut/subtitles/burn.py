@@ -29,7 +29,7 @@ from .layout import NO_END, NO_START, break_lines, display_len, word_boundaries
 from .style import SafeArea, SubtitleStyle
 from .track import Cue, SubtitleTrack, load_subtitles, srt_time
 
-__all__ = ["BurnResult", "Finding", "ass_fontsize", "burn", "lint", "repair_timing", "write_ass"]
+__all__ = ["BurnResult", "Finding", "ass_fontsize", "burn", "lint", "repair_timing", "split_long_cues", "write_ass"]
 
 REF_W, REF_H = 1080, 1920
 
@@ -295,6 +295,8 @@ def _with_repairs(
     """Tell, for each timing finding, whether ``subs burn``'s timing repair fixes it."""
     repaired, _ = repair_timing(track, style, lang, rate)
     cues = repaired.cues
+    _, splits = split_long_cues(track, style, lang, rate)
+    split_msg = {f.cue: f.message.split(": ", 1)[1] for f in splits}
     gap = Fraction(style.min_gap_frames) / rate
     min_d = parse_time(style.min_duration, rate)
     max_cps = Fraction(style.limits_for(lang).max_cps).limit_denominator(1000)
@@ -312,6 +314,8 @@ def _with_repairs(
             }[f.rule]
             how = f"burn repairs this: out-time {srt_time(c.end)}" if fixed else "burn cannot repair this: no free time"
             f = replace(f, suggestion=f"{f.suggestion} ({how})")
+        elif f.rule == "max-lines" and f.cue in split_msg:
+            f = replace(f, suggestion=f"{f.suggestion} (burn does it: {split_msg[f.cue]})")
         out.append(f)
     return out
 
@@ -327,12 +331,11 @@ def _ass_time(t: Fraction) -> str:
     return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
 
 
-def write_ass(
-    track: SubtitleTrack, style: SubtitleStyle, lang: str, size: tuple[int, int], safe: SafeArea | None = None
-) -> tuple[str, float, FontInfo]:
-    """The ASS document for ``track`` on a ``size`` frame; returns (text, Fontsize, font)."""
+def _geometry(
+    style: SubtitleStyle, lang: str, size: tuple[int, int], safe: SafeArea | None
+) -> tuple[FontInfo, float, tuple[int, int]]:
+    """Font, libass Fontsize and (side, bottom) margins in output pixels."""
     out_w, out_h = size
-    k = out_h / REF_H
     font = font_for(lang)
     fontsize = ass_fontsize(style, font, out_h)
     side = float(max(style.margin_side_px, safe.left if safe else 0, safe.right if safe else 0))
@@ -340,7 +343,73 @@ def write_ass(
     if style.border == "box":  # the box's padding must stay inside the margins too
         side += style.box_padding_px
         bottom += style.box_padding_px
-    margins = (round(side * out_w / REF_W), round(bottom * k) + 1)
+    return font, fontsize, (round(side * out_w / REF_W), round(bottom * out_h / REF_H) + 1)
+
+
+def split_long_cues(
+    track: SubtitleTrack,
+    style: SubtitleStyle,
+    lang: str,
+    rate: Fraction,
+    size: tuple[int, int] = (REF_W, REF_H),
+    safe: SafeArea | None = None,
+) -> tuple[SubtitleTrack, list[Finding]]:
+    """Cues that need more than ``max_lines`` lines split in time at a phrase boundary (after
+    punctuation when possible), the time shared by character count, two frames apart, each
+    part starting on a frame boundary. Explicitly broken cues are left alone."""
+    font, fontsize, margins = _geometry(style, lang, size, safe)
+    gap = Fraction(style.min_gap_frames) / rate
+    frame = 1 / rate
+    out: list[Cue] = []
+    findings: list[Finding] = []
+
+    def too_long(c: Cue) -> bool:
+        lines = _layout(SubtitleTrack((c,)), style, lang, size[0], font, fontsize, margins)[0]
+        return "\n" not in c.text and len(lines) > style.max_lines
+
+    def split(c: Cue, depth: int = 0) -> list[Cue]:
+        if depth > 4 or not too_long(c):
+            return [c]
+        text = c.text.strip()
+        cuts = sorted(word_boundaries(text, lang))
+        cuts = [i for i in cuts if text[i : i + 1] not in NO_START and text[i - 1 : i] not in NO_END]
+        if not cuts:
+            return [c]
+        half = len(text) / 2
+
+        def cost(i: int) -> float:
+            # near the middle; after punctuation is better; halves that both fit are much better
+            a, b = text[:i].strip(), text[i:].strip()
+            fits = not too_long(replace(c, text=a)) and not too_long(replace(c, text=b))
+            return abs(i - half) - (len(text) / 4 if a[-1:] in NO_START else 0) - (len(text) if fits else 0)
+
+        best = min(cuts, key=cost)
+        left, right = text[:best].strip(), text[best:].strip()
+        t = c.start + (c.end - c.start) * Fraction(len(left), len(left) + len(right))
+        t = round(t / frame) * frame
+        if t - gap - c.start < frame or c.end - t < frame:
+            return [c]
+        return split(replace(c, end=t - gap, text=left), depth + 1) + split(replace(c, start=t, text=right), depth + 1)
+
+    for i, c in enumerate(track.cues, 1):
+        parts = split(c)
+        if len(parts) > 1:
+            findings.append(
+                Finding(i, c.start, c.end, "split", "warning",
+                        f"too long for {style.max_lines} lines: shown as {len(parts)} cues "
+                        + " | ".join(f"{srt_time(q.start)} {q.text}" for q in parts), "condense the text")
+            )  # fmt: skip
+        out += parts
+    return replace(track, cues=tuple(out)), findings
+
+
+def write_ass(
+    track: SubtitleTrack, style: SubtitleStyle, lang: str, size: tuple[int, int], safe: SafeArea | None = None
+) -> tuple[str, float, FontInfo]:
+    """The ASS document for ``track`` on a ``size`` frame; returns (text, Fontsize, font)."""
+    out_w, out_h = size
+    k = out_h / REF_H
+    font, fontsize, margins = _geometry(style, lang, size, safe)
     lines = _layout(track, style, lang, out_w, font, fontsize, margins)
     box = style.border == "box"
     fields = [
@@ -417,11 +486,13 @@ def burn(
                 path=track.path,
                 line=c.line or None,
             )
+    w, h = v.display_size
+    safe = load_preset("safearea", safe_area) if safe_area else None
+    track, split_findings = split_long_cues(track, style, lang, v.frame_rate, (w, h), safe)
     repaired, findings = repair_timing(track, style, lang, v.frame_rate)
+    findings = split_findings + findings
     for f in findings:
         rep.warning(f"cue {f.cue} at {srt_time(f.start)}: {f.message}")
-    safe = load_preset("safearea", safe_area) if safe_area else None
-    w, h = v.display_size
     text, fontsize, font = write_ass(repaired, style, lang, (w, h), safe)
     with tempfile.TemporaryDirectory(prefix="vertcut-subs-") as tmp:
         ass = Path(tmp) / "subs.ass"
