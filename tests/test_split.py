@@ -174,6 +174,8 @@ def test_default_encode_verified_and_manifest(tmp_path: Path) -> None:
         assert v["ok"], v
         assert v["frames_written"] == e["frames"]["count"] and v["hidden_frames"] == 0 and v["video_start_s"] == 0
         assert 0 <= v["audio_samples"] - v["audio_samples_expected"] <= 1024
+        for key, want in (("first_frame", e["frames"]["first"]), ("last_frame", e["frames"]["last"])):
+            assert v[key]["decidable"] and v[key]["match"] == want and v[key]["psnr"] > 30, (key, v[key])
         assert decode_indices(out / e["outputs"]["video"]) == list(range(e["frames"]["first"], e["frames"]["last"] + 1))
     assert saved["totals"] == {"episodes": 2, "frames": 100, "duration": "4", "duration_s": 4.0, "verified": True}
     # contact sheet: one row per cut (label bar + last|first frames)
@@ -315,3 +317,16 @@ def _short_preset(tmp_path: Path) -> Path:
     p = tmp_path / "short.toml"
     p.write_text('extends = "default"\nmin_duration = "0.5s"\nwarn_duration = "1s"\n')
     return p
+
+
+def test_end_frame_check_detects_an_off_by_one(clip: Path) -> None:
+    from vertcut.split.render import check_ends, master_frames
+
+    plan = plan_split(clip, _markers(20), cuts=[], snap="0f", **SHORT)
+    thumbs = master_frames(plan, {18, 19, 20, 21, 22}, 240)
+    assert sorted(thumbs) == [18, 19, 20, 21, 22]
+    ep2 = plan.episodes[1]
+    good = check_ends(plan, ep2, thumbs[20], None, thumbs)["first_frame"]
+    assert good["match"] == 20 and good["decidable"]
+    bad = check_ends(plan, ep2, thumbs[21], None, thumbs)["first_frame"]  # an episode starting one frame late
+    assert bad["match"] == 21 and bad["expected"] == 20 and bad["decidable"]

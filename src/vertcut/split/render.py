@@ -19,6 +19,7 @@ from .plan import EpisodePlan, SplitPlan
 __all__ = ["MANIFEST_SCHEMA", "Manifest", "episode_args", "render_split"]
 
 MANIFEST_SCHEMA = "vertcut.episodes/1"
+THUMB = 240  # thumbnail width: contact sheet and first/last frame checks
 PREROLL = Fraction(1)  # seconds decoded before each cut and dropped
 Manifest = dict[str, Any]
 
@@ -129,7 +130,21 @@ def render_split(
             rep.advance(k + 1, len(plan.episodes), "episodes")
         if ff.dry_run:
             return
-        sheet = contact_sheet(folder, [folder / e["outputs"]["video"] for e in episodes], plan)
+        videos = [folder / e["outputs"]["video"] for e in episodes]
+        ends = [_first_last(v, THUMB) for v in videos]
+        for e, ep, (first, last) in zip(episodes, plan.episodes, ends, strict=True):
+            checks = check_ends(plan, ep, first, last, master_thumbs)
+            e["verification"].update(checks)
+            for key in ("first_frame", "last_frame"):
+                c = checks[key]
+                if c["decidable"] and c["match"] != c["expected"]:
+                    e["verification"]["ok"] = False
+                    e["verification"]["problems"].append(
+                        f"{key} looks like master frame {c['match']}, expected {c['expected']}"
+                    )
+                    warnings.append(f"{e['id']}: {e['verification']['problems'][-1]}")
+                    rep.warning(warnings[-1])
+        sheet = contact_sheet(folder, ends, plan)
         manifest["contact_sheet"] = sheet.name if sheet else None
 
     v = plan.info.require_video()
@@ -169,6 +184,13 @@ def render_split(
         "totals": {},
         "warnings": warnings,
     }
+    master_thumbs: dict[int, Any] = {}
+    if not ff.dry_run:
+        wanted = set()
+        for ep in plan.episodes:
+            wanted |= {ep.frames.start - 1, ep.frames.start, ep.frames.start + 1}
+            wanted |= {ep.frames.stop - 2, ep.frames.stop - 1, ep.frames.stop}
+        master_thumbs = master_frames(plan, {f for f in wanted if 0 <= f < len(plan.table)}, THUMB)
     if ff.dry_run:
         body(out)
     else:
@@ -318,16 +340,74 @@ def _first_last(path: Path, width: int) -> tuple[Any, Any]:
     return first, (_thumb(last, width) if last is not None else None)
 
 
-def contact_sheet(folder: Path, videos: list[Path], plan: SplitPlan, width: int = 240) -> Path | None:
+def master_frames(plan: SplitPlan, frames: set[int], width: int) -> dict[int, Any]:
+    """Thumbnails of the master's frames ``frames`` (decoded index), one seek per group of neighbours."""
+    import av
+    import numpy as np
+
+    out: dict[int, Any] = {}
+    pts = plan.table.pts
+    groups: list[list[int]] = []
+    for f in sorted(frames):
+        if groups and f - groups[-1][-1] <= 4:
+            groups[-1].append(f)
+        else:
+            groups.append([f])
+    with av.open(str(plan.master)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        for g in groups:
+            c.seek(int(pts[g[0]]), stream=s, backward=True, any_frame=False)
+            stop = int(pts[g[-1]])
+            for fr in c.decode(s):
+                if fr.pts is None:
+                    continue
+                i = int(np.searchsorted(pts, fr.pts))
+                if i in g and i < len(pts) and pts[i] == fr.pts:
+                    out[i] = _thumb(fr, width)
+                if fr.pts >= stop:
+                    break
+    return out
+
+
+def _psnr(a: Any, b: Any) -> float:
+    import numpy as np
+
+    mse = float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
+    return 99.0 if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def check_ends(plan: SplitPlan, ep: EpisodePlan, first: Any, last: Any, master: dict[int, Any]) -> dict[str, Any]:
+    """Which master frame the episode's first and last frames look like (PSNR against the expected frame
+    and its neighbours). ``decidable`` is false when the neighbours look alike (static shot)."""
+    out: dict[str, Any] = {}
+    for key, img, expected in (("first_frame", first, ep.frames.start), ("last_frame", last, ep.frames.stop - 1)):
+        scores = {
+            f: _psnr(img, master[f]) for f in (expected - 1, expected, expected + 1) if f in master and img is not None
+        }
+        if not scores:
+            out[key] = {"expected": expected, "match": None, "psnr": None, "decidable": False}
+            continue
+        ranked = sorted(scores, key=lambda f: -scores[f])
+        margin = scores[ranked[0]] - scores[ranked[1]] if len(ranked) > 1 else 0.0
+        out[key] = {
+            "expected": expected,
+            "match": ranked[0],
+            "psnr": round(scores[ranked[0]], 2),
+            "decidable": len(ranked) > 1 and margin >= 1.0,
+        }
+    return out
+
+
+def contact_sheet(folder: Path, ends: list[tuple[Any, Any]], plan: SplitPlan) -> Path | None:
     """``contact-sheet.png``: one row per cut, the last frame of episode k beside the first of k+1."""
     import cv2
     import numpy as np
 
-    if len(videos) < 2:
+    if len(ends) < 2:
         return None
-    ends = [_first_last(v, width) for v in videos]
     rows = []
-    for k in range(len(videos) - 1):
+    for k in range(len(ends) - 1):
         a, b = ends[k][1], ends[k + 1][0]
         if a is None or b is None:
             continue

@@ -87,8 +87,6 @@ def command(
                 f"{r['episode']:>3} {r['first']:>7} {r['last']:>7} {r['frames']:>6} {r['start_tc']:>11} "
                 f"{r['duration_s']:>7.2f} {r['tier']:<5} {r['snap']:<14} {r['line'] or '-':>4} {r['marker']}"
             )
-        for w in plan.warnings:
-            click.echo(f"warning: {w}", err=True)
         return
     subtitles = {subtitle_language(s) or f"sub{i}": s for i, s in enumerate(subs)}
     manifest = render_split(plan, out, subtitles=subtitles, ffmpeg=st.ffmpeg(), sink=st.sink)
