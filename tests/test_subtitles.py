@@ -303,3 +303,32 @@ def test_long_cue_is_split_in_time_at_punctuation(tmp_path: Path) -> None:
     p.write_text(f"1\n00:00:26,800 --> 00:00:30,400\n{text}\n", encoding="utf-8")
     f = next(f for f in lint(load_subtitles(p), preset="elder-large") if f.rule == "max-lines")
     assert "burn does it: shown as 2 cues" in f.suggestion
+
+
+def test_high_contrast_yellow_on_opaque_box(tmp_path: Path, canvas: Path) -> None:
+    srt = _srt(tmp_path / "t.srt", "快走！")
+    out = tmp_path / "o.mp4"
+    burn(canvas, srt, out, preset="high-contrast", lang="zh", encoder_args=LOSSLESS)
+    img = _frame(out)
+    style = load_preset("subtitle", "high-contrast")
+    yellow = np.array([int(style.text_colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    text = np.abs(img - yellow).max(axis=2) < 30
+    box = img.max(axis=2) < 20  # opaque black
+    assert text.sum() > 200 and box.sum() > 10 * text.sum() ** 0.5
+    contrast = (_lum(img[text]).mean() + 0.05) / (_lum(img[box]).mean() + 0.05)
+    assert contrast >= style.min_contrast
+    rows = np.flatnonzero(box.any(axis=1))
+    assert rows.max() <= 1280 - style.margin_bottom_px * 1280 / 1920  # box above the bottom UI margin
+
+
+def test_outline_text_inside_the_safe_area(tmp_path: Path, canvas: Path) -> None:
+    # 15 characters, one more than the preset's line: laid out on two lines, ink (text + outline) inside the margins
+    srt = _srt(tmp_path / "t.srt", "这是一行超过十四个字的中文字幕")
+    out = tmp_path / "o.mp4"
+    burn(canvas, srt, out, preset="standard", lang="zh", encoder_args=LOSSLESS)
+    img = _frame(out)
+    ink = (img.min(axis=2) > 235) | (img.max(axis=2) < 40)  # white text or black outline
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    style, k = load_preset("subtitle", "standard"), 1280 / 1920
+    assert rows.max() <= 1280 - style.margin_bottom_px * k
+    assert cols.min() >= style.margin_side_px * k - 1 and cols.max() <= 720 - style.margin_side_px * k + 1
