@@ -43,6 +43,9 @@ from .pass_ import FaceBox, run_pass
 
 __all__ = ["Analysis", "AnalysisParams", "FaceBox", "analyse"]
 
+# bump when the per-frame signals change meaning, so old caches are not reused
+_SIGNALS_VERSION = "2"
+
 
 @dataclass(frozen=True)
 class AnalysisParams:
@@ -95,6 +98,7 @@ def _cache_path(path: Path, params: AnalysisParams) -> Path:
     h.update(file_digest(path, quick=True).encode())
     h.update(json.dumps(asdict(params), default=str, sort_keys=True).encode())
     h.update(__version__.encode())
+    h.update(_SIGNALS_VERSION.encode())
     return cache_root() / "analysis" / f"{h.hexdigest()[:32]}.npz"
 
 

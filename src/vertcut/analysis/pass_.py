@@ -150,8 +150,10 @@ def run_pass(path: Path, params: AnalysisParams, rep: Reporter) -> Signals:
                     col = (moving * (moving > 12)).sum(axis=0)
                     total = float(col.sum())
                     motion[i] = float((col * xs).sum() / total) if total > sw * 4 else np.nan
-                contrast = np.abs(gray - luma[i]).sum(axis=0)
-                sal[i] = float((contrast * xs).sum() / max(float(contrast.sum()), 1e-6))
+                # saliency: where the strongest edges are (people and props are busier than sets)
+                mag = np.abs(np.diff(gray, axis=1))[:-1, :] + np.abs(np.diff(gray, axis=0))[:, :-1]
+                strong = (mag >= np.percentile(mag, 95)).sum(axis=0).astype(np.float32)
+                sal[i] = float((strong * xs[:-1]).sum() / max(float(strong.sum()), 1e-6))
                 if params.faces and (i % face_step == 0 or scores[i] > 2 * params.min_score):
                     g = frame.reformat(width=fw, height=fh, format="gray").to_ndarray()
                     faces.extend(detect_faces(g, v.width / fw, i))

@@ -38,6 +38,8 @@ __all__ = ["CameraPath", "ShotPlan", "crop_size", "l1_path", "plan_camera"]
 
 Mode = Literal["auto", "static", "track", "center", "pad"]
 
+MAX_SPEED = 0.04  # crop widths per frame: faster looks like a jump
+
 
 @dataclass(frozen=True)
 class ShotPlan:
@@ -113,11 +115,18 @@ def crop_size(width: int, height: int, aspect: Fraction, sar: Fraction = Fractio
 
 
 def l1_path(
-    target: npt.NDArray[np.float64], slack: npt.NDArray[np.float64], lo: float, hi: float
+    target: npt.NDArray[np.float64],
+    slack: npt.NDArray[np.float64],
+    lo: float,
+    hi: float,
+    max_step: float | None = None,
 ) -> npt.NDArray[np.float64]:
-    """L1-optimal smooth path staying within ``target +- slack`` and ``[lo, hi]``.
+    """L1-optimal smooth path that keeps within ``target +- slack`` where it can, inside ``[lo, hi]``.
 
-    Minimises ``10*|D1 x| + 1*|D2 x| + 100*|D3 x|`` (Grundmann et al.'s weights).
+    Minimises ``10*|D1 x| + 1*|D2 x| + 100*|D3 x|`` (Grundmann et al.'s weights)
+    plus a large penalty for leaving the band (so a target that jumps faster
+    than ``max_step`` per sample cannot make the problem infeasible), with
+    ``|D1 x| <= max_step`` as a hard speed limit.
     """
     from scipy.optimize import linprog
     from scipy.sparse import csr_matrix, eye, hstack, vstack
@@ -125,27 +134,35 @@ def l1_path(
     n = target.shape[0]
     if n < 4:
         return np.full(n, float(np.clip(np.median(target), lo, hi)))
-    d1 = np.diff(np.eye(n), 1, axis=0)
-    d2 = np.diff(np.eye(n), 2, axis=0)
-    d3 = np.diff(np.eye(n), 3, axis=0)
-    m1, m2, m3 = n - 1, n - 2, n - 3
-    weights = np.concatenate([np.zeros(n), np.full(m1, 10.0), np.full(m2, 1.0), np.full(m3, 100.0)])
+    d = [csr_matrix(np.diff(np.eye(n), k, axis=0)) for k in (1, 2, 3)]
+    sizes = [n - 1, n - 2, n - 3]
+    # variables: x (n), e1, e2, e3 (|D_k x| bounds), s (n, band violations)
+    total = n + sum(sizes) + n
+    weights = np.concatenate(
+        [np.zeros(n), np.full(sizes[0], 10.0), np.full(sizes[1], 1.0), np.full(sizes[2], 100.0), np.full(n, 1000.0)]
+    )
     rows = []
-    for k, (d, m) in enumerate(((d1, m1), (d2, m2), (d3, m3))):
-        blocks_pos = [csr_matrix(d)]
-        blocks_neg = [csr_matrix(-d)]
-        for j, mj in enumerate((m1, m2, m3)):
-            e = -eye(mj, format="csr") if j == k else csr_matrix((m, mj))
-            blocks_pos.append(e)
-            blocks_neg.append(e)
-        rows.append(hstack(blocks_pos))
-        rows.append(hstack(blocks_neg))
+    rhs: list[npt.NDArray[np.float64]] = []
+    offset = n
+    for k in range(3):
+        m = sizes[k]
+        left = csr_matrix((m, offset))
+        right = csr_matrix((m, total - offset - m))
+        e = eye(m, format="csr")
+        rows += [hstack([d[k], left[:, n:], -e, right]), hstack([-d[k], left[:, n:], -e, right])]
+        rhs += [np.zeros(m), np.zeros(m)]
+        offset += m
+    s_cols = eye(n, format="csr")
+    mid = csr_matrix((n, total - 2 * n))
+    rows += [hstack([eye(n, format="csr"), mid, -s_cols]), hstack([-eye(n, format="csr"), mid, -s_cols])]
+    rhs += [target + slack, -(target - slack)]
+    if max_step is not None:
+        pad = csr_matrix((sizes[0], total - n))
+        rows += [hstack([d[0], pad]), hstack([-d[0], pad])]
+        rhs += [np.full(sizes[0], max_step), np.full(sizes[0], max_step)]
     a_ub = vstack(rows).tocsr()
-    b_ub = np.zeros(a_ub.shape[0])
-    lower = np.clip(target - slack, lo, hi)
-    upper = np.clip(target + slack, lo, hi)
-    upper = np.maximum(upper, lower)
-    bounds = [(float(a), float(b)) for a, b in zip(lower, upper, strict=True)] + [(0.0, None)] * (m1 + m2 + m3)
+    b_ub = np.concatenate(rhs)
+    bounds = [(lo, hi)] * n + [(0.0, None)] * (total - n)
     res = linprog(weights, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
     if res.status != 0 or res.x is None:
         return np.clip(target, lo, hi)
@@ -241,7 +258,7 @@ def _plan_shot(
     if grid[-1] != count - 1:
         grid = np.append(grid, count - 1)
     slack = np.full(grid.shape[0], slack_px)
-    path = l1_path(target[grid], slack, lo, hi)
+    path = l1_path(target[grid], slack, lo, hi, max_step=MAX_SPEED * crop_w * step)
     full = np.interp(np.arange(count), grid, path)
     return ShotPlan(shot.start, shot.stop, "track", int(order[0]), f"subject moves {spread:.0f} px"), full
 
@@ -251,15 +268,35 @@ def _plan_no_face(
 ) -> tuple[ShotPlan, npt.NDArray[np.float64]]:
     width = analysis.width
     count = shot.count
-    motion = analysis.motion_x[shot.start : shot.stop]
-    valid = motion[np.isfinite(motion)]
-    source = "motion"
-    if valid.size < count * 0.3:
-        valid = analysis.saliency_x[shot.start : shot.stop]
+    motion = np.asarray(analysis.motion_x[shot.start : shot.stop], dtype=np.float64)
+    saliency = np.asarray(analysis.saliency_x[shot.start : shot.stop], dtype=np.float64)
+    motion[0] = np.nan  # the first frame's motion is the cut itself
+    valid = np.isfinite(motion)
+    if valid.sum() >= count * 0.3:
+        idx = np.arange(count)
+        centre_x = np.interp(idx, idx[valid], motion[valid]) * width
+        source = "motion"
+    elif np.isfinite(saliency).any():
+        centre_x = np.nan_to_num(saliency, nan=0.5) * width
         source = "saliency"
-    if valid.size == 0:
+    else:
         return ShotPlan(shot.start, shot.stop, "center", None, "no faces, no signal"), np.full(
             count, (width - crop_w) / 2
         )
-    x = float(np.clip(float(np.median(valid)) * width - crop_w / 2, lo, hi))
+    # a robust trend: the median over a one-second window
+    win = max(1, int(analysis.frame_rate))
+    padded = np.pad(centre_x, win // 2, mode="edge")
+    trend = np.array([np.median(padded[i : i + win]) for i in range(count)])
+    target = trend - crop_w / 2
+    spread = float(np.percentile(trend, 90) - np.percentile(trend, 10))
+    if mode in ("auto", "track") and spread > crop_w * 0.3:
+        step = 5 if count > 40 else 1
+        grid = np.arange(0, count, step)
+        if grid[-1] != count - 1:
+            grid = np.append(grid, count - 1)
+        path = l1_path(target[grid], np.full(grid.shape[0], crop_w * 0.2), lo, hi, max_step=MAX_SPEED * crop_w * step)
+        return ShotPlan(shot.start, shot.stop, "track", None, f"no faces; following {source}"), np.interp(
+            np.arange(count), grid, path
+        )
+    x = float(np.clip(float(np.median(target)), lo, hi))
     return ShotPlan(shot.start, shot.stop, "saliency", None, f"no faces; {source} centre"), np.full(count, x)
