@@ -332,3 +332,22 @@ def test_outline_text_inside_the_safe_area(tmp_path: Path, canvas: Path) -> None
     style, k = load_preset("subtitle", "standard"), 1280 / 1920
     assert rows.max() <= 1280 - style.margin_bottom_px * k
     assert cols.min() >= style.margin_side_px * k - 1 and cols.max() <= 720 - style.margin_side_px * k + 1
+
+
+def test_presets_name_their_fonts(tmp_path: Path) -> None:
+    from vertcut.errors import PresetError
+    from vertcut.subtitles.burn import write_ass
+    from vertcut.subtitles.track import Cue, SubtitleTrack
+
+    std = load_preset("subtitle", "standard")
+    assert std.font_family("zh") == "Noto Sans CJK SC" and std.font_family("zh-Hant") == "Noto Sans CJK TC"
+    d = tmp_path / "subtitle"
+    d.mkdir()
+    (d / "tc.toml").write_text('extends = "elder-large"\n[fonts]\nzh = "Noto Sans CJK TC"\n')
+    tc = load_preset("subtitle", str(d / "tc.toml"))
+    ass, _, font = write_ass(SubtitleTrack((Cue(Fraction(0), Fraction(2), "這裡"),)), tc, "zh", (1080, 1920))
+    assert font.family == "Noto Sans CJK TC" and ",Noto Sans CJK TC," in ass
+    (d / "bad.toml").write_text('extends = "standard"\n[fonts]\nzh = "Comic Sans"\n')
+    with pytest.raises(PresetError) as info:
+        load_preset("subtitle", str(d / "bad.toml"))
+    assert "Comic Sans" in str(info.value) + " ".join(info.value.problems)

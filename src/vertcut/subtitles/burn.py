@@ -133,7 +133,7 @@ def lint(
     style = _style(preset)
     lang = lang or track.language or "zh"
     rate = rate or Fraction(25)
-    font = font_for(lang)
+    font = font_for(lang, style.font_family(lang))
     limits = style.limits_for(lang)
     size = ass_fontsize(style, font, REF_H)
     lines_all = _layout(track, style, lang, REF_W, font, size, (style.margin_side_px, style.margin_bottom_px))
@@ -336,7 +336,7 @@ def _geometry(
 ) -> tuple[FontInfo, float, tuple[int, int]]:
     """Font, libass Fontsize and (side, bottom) margins in output pixels."""
     out_w, out_h = size
-    font = font_for(lang)
+    font = font_for(lang, style.font_family(lang))
     fontsize = ass_fontsize(style, font, out_h)
     side = float(max(style.margin_side_px, safe.left if safe else 0, safe.right if safe else 0))
     bottom = float(max(style.margin_bottom_px, safe.bottom if safe else 0))
@@ -476,7 +476,7 @@ def burn(
         from ..jobs.job import subtitle_language
 
         lang = track.language or (subtitle_language(Path(track.path)) if track.path else None) or "zh"
-    font = font_for(lang)
+    font = font_for(lang, style.font_family(lang))
     for i, c in enumerate(track.cues, 1):
         missing = missing_glyphs(c.text, font)
         if missing:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import UnsupportedError
 
-__all__ = ["FontInfo", "font_for", "missing_glyphs"]
+__all__ = ["FAMILIES", "FontInfo", "default_family", "font_for", "font_named", "missing_glyphs"]
 
 _CJK_FACES = {
     "ja": "Noto Sans CJK JP",
@@ -82,20 +82,51 @@ def _info(family: str, path: Path, index: int) -> FontInfo:
     return FontInfo(family, path, index, int(font["head"].unitsPerEm), int(os2.usWinAscent + os2.usWinDescent), height)
 
 
-@functools.cache
-def font_for(lang: str) -> FontInfo:
-    """The font vertcut uses for language ``lang`` (a BCP 47 tag such as zh, zh-Hant, en, th, ar)."""
+FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK KR",
+    "Noto Sans",
+    "Noto Sans Thai",
+    "Noto Sans Arabic",
+)
+
+
+def default_family(lang: str) -> str:
+    """The family vertcut uses for language ``lang`` (a BCP 47 tag such as zh, zh-Hant, en, th, ar)."""
     tag = lang.lower()
     base = tag.split("-")[0]
     if base in ("zh", "ja", "ko", "yue", "cmn"):
-        family = _CJK_FACES.get(tag, _CJK_FACES.get(base, "Noto Sans CJK SC"))
-        index = {"Noto Sans CJK JP": 0, "Noto Sans CJK KR": 1, "Noto Sans CJK SC": 2, "Noto Sans CJK TC": 3}[family]
-        return _info(family, _package_file("noto_cjk_sans_otc", "*.ttc"), index)
+        if base == "yue":
+            return "Noto Sans CJK TC"
+        return _CJK_FACES.get(tag, _CJK_FACES.get(base, "Noto Sans CJK SC"))
     if base == "th":
-        return _info("Noto Sans Thai", _package_file("fontpkg_noto_sans_thai", "NotoSansThai*.ttf"), 0)
+        return "Noto Sans Thai"
     if base in ("ar", "fa", "ur"):
-        return _info("Noto Sans Arabic", _package_file("fontpkg_noto_sans_arabic", "NotoSansArabic*.ttf"), 0)
-    return _info("Noto Sans", _package_file("fontpkg_noto_sans", "NotoSans[[]*.ttf"), 0)
+        return "Noto Sans Arabic"
+    return "Noto Sans"
+
+
+@functools.cache
+def font_named(family: str) -> FontInfo:
+    """One of :data:`FAMILIES` (all installed from PyPI with vertcut)."""
+    if family.startswith("Noto Sans CJK "):
+        index = {"JP": 0, "KR": 1, "SC": 2, "TC": 3}.get(family.rsplit(" ", 1)[1])
+        if index is not None:
+            return _info(family, _package_file("noto_cjk_sans_otc", "*.ttc"), index)
+    if family == "Noto Sans Thai":
+        return _info(family, _package_file("fontpkg_noto_sans_thai", "NotoSansThai*.ttf"), 0)
+    if family == "Noto Sans Arabic":
+        return _info(family, _package_file("fontpkg_noto_sans_arabic", "NotoSansArabic*.ttf"), 0)
+    if family == "Noto Sans":
+        return _info(family, _package_file("fontpkg_noto_sans", "NotoSans[[]*.ttf"), 0)
+    raise UnsupportedError(f"font {family!r} is not one vertcut installs ({', '.join(FAMILIES)})")
+
+
+def font_for(lang: str, family: str | None = None) -> FontInfo:
+    """The font for language ``lang``: ``family`` when given (a preset's choice), else vertcut's default."""
+    return font_named(family or default_family(lang))
 
 
 def missing_glyphs(text: str, font: FontInfo) -> list[str]:

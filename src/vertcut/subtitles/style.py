@@ -45,6 +45,7 @@ class SubtitleStyle:
     chain_gap: str = "0.5s"  # gaps shorter than this close to min_gap_frames
     min_contrast: float = 4.5  # WCAG ratio, text against its edge or box
     limits: dict[str, ScriptLimits] = field(default_factory=dict)  # by language: zh, en, th, ar, ...
+    fonts: dict[str, str] = field(default_factory=dict)  # font family by language (zh, zh-hant, en, th, ar...)
 
     def __post_init__(self) -> None:
         for key in ("text_colour", "outline_colour", "box_colour"):
@@ -56,6 +57,16 @@ class SubtitleStyle:
             raise ValueError("box_opacity must be within 0..1")
         if self.max_lines < 1:
             raise ValueError("max_lines must be >= 1")
+        from .fonts import FAMILIES
+
+        for lang, family in self.fonts.items():
+            if family not in FAMILIES:
+                raise ValueError(f"fonts.{lang}: {family!r} is not a font vertcut installs ({', '.join(FAMILIES)})")
+
+    def font_family(self, lang: str) -> str | None:
+        """The preset's font for ``lang`` (full tag first, then the base language), or None for the default."""
+        tag = lang.lower()
+        return self.fonts.get(tag) or self.fonts.get(tag.split("-")[0])
 
     def limits_for(self, lang: str) -> ScriptLimits:
         base = lang.split("-")[0].lower()
