@@ -351,3 +351,23 @@ def test_presets_name_their_fonts(tmp_path: Path) -> None:
     with pytest.raises(PresetError) as info:
         load_preset("subtitle", str(d / "bad.toml"))
     assert "Comic Sans" in str(info.value) + " ".join(info.value.problems)
+
+
+def test_cli_burn_and_bad_inputs(tmp_path: Path, canvas: Path) -> None:
+    from vertcut.errors import EXIT_PRESET
+
+    srt = tmp_path / "t.zh.srt"
+    srt.write_text(
+        "1\n00:00:00,000 --> 00:00:02,000\n今天的董事会，我一定要出席，谁也拦不住我，否则公司就完了！\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "o.mp4"
+    res = run_cli("subs", "burn", str(canvas), str(srt), "-o", str(out), "--preset", "standard")
+    assert res.exit_code == 0, res.stderr
+    assert "1 cues burned as 2" in res.stdout and "too long for 2 lines" in res.stderr
+    early, late = _frame(out, 10), _frame(out, 45)  # the two halves of the split cue differ on screen
+    assert (early.min(axis=2) > 235).sum() > 100 and np.abs(early - late).max() > 100
+    res = run_cli("subs", "burn", str(canvas), str(srt), "-o", str(tmp_path / "x.mp4"), "--preset", "nope")
+    assert res.exit_code == EXIT_PRESET and not (tmp_path / "x.mp4").exists()
+    res = run_cli("subs", "burn", str(canvas), str(tmp_path / "missing.srt"), "-o", str(tmp_path / "x.mp4"))
+    assert res.exit_code == 3 and "missing.srt" in res.stderr and not (tmp_path / "x.mp4").exists()

@@ -44,6 +44,11 @@ class Finding:
     message: str
     suggestion: str = ""
 
+    @property
+    def cue_index(self) -> int:
+        """The cue's 1-based number (same as ``cue``)."""
+        return self.cue
+
     def to_dict(self) -> dict[str, object]:
         return {
             "cue": self.cue,

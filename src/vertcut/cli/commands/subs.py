@@ -43,7 +43,8 @@ def burn_cmd(
     track = load_subtitles(subs, encoding=encoding, language=lang or subtitle_language(subs))
     result = burn(src, track, out, preset=preset, lang=lang, safe_area=safe_area, ffmpeg=st.ffmpeg(), sink=st.sink)
     if not st.dry_run:
-        click.echo(f"{out}: {len(track.cues)} cues burned ({preset}, Fontsize {result.fontsize:g})")
+        shown = sum(1 for ln in result.ass.splitlines() if ln.startswith("Dialogue:"))
+        click.echo(f"{out}: {len(track.cues)} cues burned as {shown} ({preset}, Fontsize {result.fontsize:g})")
 
 
 @command.command("lint")
