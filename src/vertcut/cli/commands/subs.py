@@ -35,12 +35,26 @@ def command() -> None:
 @click.option("--lang", help="Language of SUBS (default: from NAME.xx.srt, else zh).")
 @click.option("--safe-area", help="Platform safe area preset (douyin, tiktok, youtube-shorts, instagram-reels, tv).")
 @click.option("--encoding", help="Text encoding of SUBS (default: detected).")
+@click.option(
+    "--stream",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Subtitle stream when SUBS is an MKV/MP4.",
+)
 def burn_cmd(
-    src: Path, subs: Path, out: Path, preset: str, lang: str | None, safe_area: str | None, encoding: str | None
+    src: Path,
+    subs: Path,
+    out: Path,
+    preset: str,
+    lang: str | None,
+    safe_area: str | None,
+    encoding: str | None,
+    stream: int,
 ) -> None:
     """Burn SUBS into the (vertical) video SRC."""
     st = get_state()
-    track = load_subtitles(subs, encoding=encoding, language=lang or subtitle_language(subs))
+    track = load_subtitles(subs, encoding=encoding, language=lang or subtitle_language(subs), stream=stream)
     result = burn(src, track, out, preset=preset, lang=lang, safe_area=safe_area, ffmpeg=st.ffmpeg(), sink=st.sink)
     if not st.dry_run:
         shown = sum(1 for ln in result.ass.splitlines() if ln.startswith("Dialogue:"))
@@ -54,10 +68,19 @@ def burn_cmd(
 @click.option("--fps", default="25", show_default=True, help="Frame rate for frame-based rules (gaps).")
 @click.option("--json", "as_json", is_flag=True, help="Findings as JSON.")
 @click.option("--encoding", help="Text encoding (default: detected).")
-def lint_cmd(subs: Path, preset: str, lang: str | None, fps: str, as_json: bool, encoding: str | None) -> None:
+@click.option(
+    "--stream",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Subtitle stream when SUBS is an MKV/MP4.",
+)
+def lint_cmd(
+    subs: Path, preset: str, lang: str | None, fps: str, as_json: bool, encoding: str | None, stream: int
+) -> None:
     """Check SUBS against every rule of a preset; exit 6 if there are errors."""
     lang = lang or subtitle_language(subs) or "zh"
-    track = load_subtitles(subs, encoding=encoding, language=lang)
+    track = load_subtitles(subs, encoding=encoding, language=lang, stream=stream)
     try:
         rate: Fraction = parse_rate(fps)
     except ValueError as exc:
