@@ -379,7 +379,8 @@ def _psnr(a: Any, b: Any) -> float:
 
 def check_ends(plan: SplitPlan, ep: EpisodePlan, first: Any, last: Any, master: dict[int, Any]) -> dict[str, Any]:
     """Which master frame the episode's first and last frames look like (PSNR against the expected frame
-    and its neighbours). ``decidable`` is false when the neighbours look alike (static shot)."""
+    and its neighbours). ``decidable`` is false when the neighbours look alike (static shot, black)
+    relative to the encode's own error: then no content check can tell them apart."""
     out: dict[str, Any] = {}
     for key, img, expected in (("first_frame", first, ep.frames.start), ("last_frame", last, ep.frames.stop - 1)):
         scores = {
@@ -389,12 +390,16 @@ def check_ends(plan: SplitPlan, ep: EpisodePlan, first: Any, last: Any, master: 
             out[key] = {"expected": expected, "match": None, "psnr": None, "decidable": False}
             continue
         ranked = sorted(scores, key=lambda f: -scores[f])
-        margin = scores[ranked[0]] - scores[ranked[1]] if len(ranked) > 1 else 0.0
+        # decidable only when the master's neighbouring frames differ from each other more than the
+        # episode's frame differs from its best match (lossy encodes blur near-static neighbours)
+        cands = sorted(scores)
+        alike = max((_psnr(master[x], master[y]) for x, y in zip(cands, cands[1:], strict=False)), default=99.0)
         out[key] = {
             "expected": expected,
             "match": ranked[0],
             "psnr": round(scores[ranked[0]], 2),
-            "decidable": len(ranked) > 1 and margin >= 1.0,
+            "neighbours_psnr": round(alike, 2),
+            "decidable": len(ranked) > 1 and alike < scores[ranked[0]] - 3.0,
         }
     return out
 
