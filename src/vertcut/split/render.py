@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping
 from fractions import Fraction
@@ -393,7 +394,7 @@ def check_ends(plan: SplitPlan, ep: EpisodePlan, first: Any, last: Any, master: 
         # decidable only when the master's neighbouring frames differ from each other more than the
         # episode's frame differs from its best match (lossy encodes blur near-static neighbours)
         cands = sorted(scores)
-        alike = max((_psnr(master[x], master[y]) for x, y in zip(cands, cands[1:], strict=False)), default=99.0)
+        alike = max((_psnr(master[x], master[y]) for x, y in itertools.pairwise(cands)), default=99.0)
         out[key] = {
             "expected": expected,
             "match": ranked[0],
