@@ -119,7 +119,7 @@ def _unknown() -> str:
 def read_markers(
     path: str | Path,
     *,
-    rate: Fraction | str | None = None,
+    rate: Fraction | int | str | None = None,
     timeline_start: str | int | None = None,
     names: str | Iterable[str] | None = None,
     colours: str | Iterable[str] | None = None,
