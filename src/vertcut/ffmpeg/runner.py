@@ -5,7 +5,7 @@ string). The runner:
 
 * resolves the binary once: ``$VERTCUT_FFMPEG``, else the static build shipped
   in the ``imageio-ffmpeg`` wheel, else ``ffmpeg`` on ``PATH``;
-* always adds ``-hide_banner -nostdin -nostats`` and ``-progress pipe:1``, and
+* always adds ``-hide_banner -nostdin -nostats -y`` and ``-progress pipe:1``, and
   reads progress (``out_time_us``) from stdout (vertcut never muxes to
   stdout) while stderr is kept as a tail for error messages; progress goes to
   the caller's sink;
@@ -185,6 +185,7 @@ class FFmpeg:
             "-hide_banner",
             "-nostdin",
             "-nostats",
+            "-y",  # outputs go to temporary names (see vertcut.fsutil); never prompt
             "-loglevel",
             self.loglevel,
             "-progress",
@@ -356,7 +357,8 @@ class FFmpegProcess:
         for t in self._threads:
             t.join(timeout=5)
         self.result = RunResult(self.argv, proc.returncode, "".join(self._tail), False, dict(self._progress))
-        if proc.returncode != 0 or self._timed_out.is_set():
+        # ffmpeg 9 can exit 0 after failing to open an output
+        if proc.returncode != 0 or self._timed_out.is_set() or "Error opening output file" in self.result.stderr_tail:
             self._raise_failure()
         self.reporter.end()
 
