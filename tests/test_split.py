@@ -330,3 +330,15 @@ def test_end_frame_check_detects_an_off_by_one(clip: Path) -> None:
     assert good["match"] == 20 and good["decidable"]
     bad = check_ends(plan, ep2, thumbs[21], None, thumbs)["first_frame"]  # an episode starting one frame late
     assert bad["match"] == 21 and bad["expected"] == 20 and bad["decidable"]
+
+
+def test_cli_dry_run_warns_of_cuts_inside_cues(tmp_path: Path) -> None:
+    master = make_clip(tmp_path / "m.mp4", frames=100, shot_len=20, audio=False)
+    csv = tmp_path / "cuts.csv"
+    csv.write_text("frame,name\n40,EP01\n")
+    srt = tmp_path / "m.zh.srt"
+    srt.write_text("1\n00:00:01,400 --> 00:00:01,800\n跨越剪辑点\n", encoding="utf-8")
+    res = run_cli("split", str(master), "--markers", str(csv), "--preset", str(_short_preset(tmp_path)),
+                  "--snap", "0f", "--subs", str(srt), "--dry-run")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "the cut at frame 40 (marker 'EP01' (line 2)) falls inside zh cue 1 (1.400-1.800 s" in res.stderr

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from .plan import EpisodePlan, Snap, SplitPlan, plan_split, snap_frame
+from .plan import EpisodePlan, Snap, SplitPlan, cut_cue_warnings, plan_split, snap_frame
 from .render import MANIFEST_SCHEMA, Manifest, episode_args, render_split, verify_episode
 from .settings import SplitSettings
 
@@ -23,6 +23,7 @@ __all__ = [
     "Snap",
     "SplitPlan",
     "SplitSettings",
+    "cut_cue_warnings",
     "episode_args",
     "plan_split",
     "render_split",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -15,7 +16,7 @@ from ..progress import ProgressSink, Reporter
 from ..timebase import FrameRange, format_timecode, parse_timecode, seconds_to_frame
 from .settings import SplitSettings
 
-__all__ = ["EpisodePlan", "Snap", "SplitPlan", "plan_split", "snap_frame"]
+__all__ = ["EpisodePlan", "Snap", "SplitPlan", "cut_cue_warnings", "plan_split", "snap_frame"]
 
 
 @dataclass(frozen=True)
@@ -317,3 +318,24 @@ def v_timecode(master: Path) -> str | None:
     except (OSError, av.error.FFmpegError):
         return None
     return None
+
+
+def cut_cue_warnings(plan: SplitPlan, tracks: Mapping[str, Any]) -> list[str]:
+    """A warning for every cut that falls inside a subtitle cue (the marker probably sits mid-line).
+
+    ``tracks`` maps a language to a :class:`vertcut.subtitles.SubtitleTrack` of the master.
+    """
+    out = []
+    for ep in plan.episodes[:-1]:
+        t = ep.end
+        m = ep.marker
+        who = f"marker {m.label()} (line {m.line})" if m is not None else "a marker"
+        for lang, track in tracks.items():
+            for n, cue in enumerate(track.cues, 1):
+                if cue.start < t < cue.end:
+                    text = " ".join(str(cue.text).split())[:30]
+                    out.append(
+                        f"the cut at frame {ep.frames.stop} ({who}) falls inside {lang} cue {n} "
+                        f"({float(cue.start):.3f}-{float(cue.end):.3f} s: {text!r})"
+                    )
+    return out

@@ -87,6 +87,13 @@ def command(
                 f"{r['episode']:>3} {r['first']:>7} {r['last']:>7} {r['frames']:>6} {r['start_tc']:>11} "
                 f"{r['duration_s']:>7.2f} {r['tier']:<5} {r['snap']:<14} {r['line'] or '-':>4} {r['marker']}"
             )
+        if subs:
+            from ...split import cut_cue_warnings
+            from ...subtitles import load_subtitles
+
+            tracks = {subtitle_language(s) or f"sub{i}": load_subtitles(s) for i, s in enumerate(subs)}
+            for w in cut_cue_warnings(plan, tracks):
+                click.echo(f"warning: {w}", err=True)
         return
     subtitles = {subtitle_language(s) or f"sub{i}": s for i, s in enumerate(subs)}
     manifest = render_split(plan, out, subtitles=subtitles, ffmpeg=st.ffmpeg(), sink=st.sink)
