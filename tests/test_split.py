@@ -14,7 +14,7 @@ import pytest
 from conftest import run_cli
 from mediagen import decode_indices, make_clip
 
-from vertcut.errors import EXIT_INPUT, MarkerError
+from vertcut.errors import EXIT_INPUT, InputError, MarkerError
 from vertcut.ffmpeg import FFmpeg
 from vertcut.markers import Marker
 from vertcut.media import frame_table, probe
@@ -342,3 +342,13 @@ def test_cli_dry_run_warns_of_cuts_inside_cues(tmp_path: Path) -> None:
                   "--snap", "0f", "--subs", str(srt), "--dry-run")  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "the cut at frame 40 (marker 'EP01' (line 2)) falls inside zh cue 1 (1.400-1.800 s" in res.stderr
+
+
+def test_output_folder_with_other_files_is_refused(tmp_path: Path, clip: Path) -> None:
+    plan = plan_split(clip, _markers(25), cuts=[], snap="0f", **SHORT)
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(InputError, match="already holds other files"):
+        render_split(plan, tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+    with pytest.raises(InputError, match=r"holds the input clip\.mp4"):
+        render_split(plan, clip.parent)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import InputError
 from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_dir, atomic_path, file_digest
 from ..media.probe import frame_table
@@ -192,6 +193,8 @@ def render_split(
             wanted |= {ep.frames.start - 1, ep.frames.start, ep.frames.start + 1}
             wanted |= {ep.frames.stop - 2, ep.frames.stop - 1, ep.frames.stop}
         master_thumbs = master_frames(plan, {f for f in wanted if 0 <= f < len(plan.table)}, THUMB)
+    if not ff.dry_run:
+        _check_out_dir(out, plan, cfg.name_pattern)
     if ff.dry_run:
         body(out)
     else:
@@ -203,6 +206,30 @@ def render_split(
     manifest["totals"] = _totals(episodes, plan)
     rep.end(f"{len(plan.episodes)} episodes in {out}")
     return manifest
+
+
+def _check_out_dir(out: Path, plan: SplitPlan, pattern: str) -> None:
+    """The output folder is replaced as a whole: refuse one that holds anything but a previous split."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError("the output exists and is not a folder", path=out)
+    resolved = out.resolve()
+    for p in (plan.master, *([Path(plan.markers_path)] if plan.markers_path else [])):
+        if resolved == p.resolve().parent or resolved in p.resolve().parents:
+            raise InputError(f"the output folder holds the input {p.name}; choose another folder", path=out)
+    prefix = pattern.split("{", 1)[0]
+    foreign = [
+        p.name
+        for p in out.iterdir()
+        if not (p.name in ("manifest.json", "contact-sheet.png") or (prefix and p.name.startswith(prefix)))
+    ]
+    if foreign:
+        raise InputError(
+            f"the output folder already holds other files ({', '.join(sorted(foreign)[:3])}...); "
+            "it is replaced as a whole, so choose a new or empty folder",
+            path=out,
+        )
 
 
 def _totals(episodes: list[dict[str, Any]], plan: SplitPlan) -> dict[str, Any]:
