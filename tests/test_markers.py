@@ -68,14 +68,17 @@ def test_csv_and_json_cut_lists() -> None:
     assert [int(m.seconds * 25) for m in ms] == [40, 100] and ms[1].tier == "paid"
 
 
-def test_container_chapters(tmp_path: Path, clip: Path) -> None:
+@pytest.mark.parametrize("ext", ["mp4", "mkv"])
+def test_container_chapters(tmp_path: Path, clip: Path, ext: str) -> None:
     meta = tmp_path / "m.txt"
     meta.write_text(
         ";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/25\nSTART=0\nEND=20\ntitle=EP1\n[CHAPTER]\nTIMEBASE=1/25\nSTART=20\nEND=50\ntitle=EP2\n"
     )
-    out = tmp_path / "chap.mp4"
+    out = tmp_path / f"chap.{ext}"
     FFmpeg().run(["-i", str(clip), "-i", str(meta), "-map", "0", "-map_chapters", "1", "-c", "copy", str(out)])
     assert frames(out) == [20]
+    (m,) = read_markers(out, rate=R25)
+    assert (m.name, m.kind, m.source) == ("EP2", "chapter", "chapters")
 
 
 @pytest.mark.parametrize(
