@@ -129,12 +129,14 @@ def l1_path(
     ``|D1 x| <= max_step`` as a hard speed limit.
     """
     from scipy.optimize import linprog
-    from scipy.sparse import csr_matrix, eye, hstack, vstack
+    from scipy.sparse import csr_matrix, diags, eye, hstack, vstack
 
     n = target.shape[0]
     if n < 4:
         return np.full(n, float(np.clip(np.median(target), lo, hi)))
-    d = [csr_matrix(np.diff(np.eye(n), k, axis=0)) for k in (1, 2, 3)]
+    # sparse difference operators: a shot of thousands of samples must not build dense n x n matrices
+    stencils = {1: [-1.0, 1.0], 2: [1.0, -2.0, 1.0], 3: [-1.0, 3.0, -3.0, 1.0]}
+    d = [diags(stencils[k], list(range(k + 1)), shape=(n - k, n), format="csr") for k in (1, 2, 3)]
     sizes = [n - 1, n - 2, n - 3]
     # variables: x (n), e1, e2, e3 (|D_k x| bounds), s (n, band violations)
     total = n + sum(sizes) + n
