@@ -62,6 +62,22 @@ def test_otio_clip_markers_in_timeline_time() -> None:
     assert [(m.frame, m.line, m.colour, m.rate) for m in ms] == [(85, 17, "RED", R25)]
 
 
+def test_otio_gaps_transitions_nested_stacks() -> None:
+    ms = read_markers(DATA / "timeline_nested.otio")
+    # gap 50 + (130 - clip start 100); nested stack at 150 trimmed from 10, clip B from 500: 150 + (520 - 500) - 10
+    assert [(m.frame, m.name) for m in ms] == [
+        (80, "EP01 cliffhanger"),
+        (160, "EP02 cliffhanger"),
+        (260, "EP03 on track"),
+        (300, "stack marker"),
+    ]
+    assert [m.line for m in ms] == [97, 179, 40, 14]
+    assert [m.name for m in read_markers(DATA / "timeline_nested.otio", colours="red", names=["EP0[12]"])] == [
+        "EP01 cliffhanger",
+        "EP02 cliffhanger",
+    ]
+
+
 def test_csv_and_json_cut_lists() -> None:
     assert frames(DATA / "cuts.csv") == [40, 100]
     ms = read_markers(DATA / "cuts.json", rate=R25)
