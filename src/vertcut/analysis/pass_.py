@@ -52,12 +52,24 @@ class Signals:
     faces: list[FaceBox] = field(default_factory=list)
 
 
+# OpenCV's lbpcascade_frontalface.xml (BSD-3-Clause, Intel/OpenCV), as scikit-image ships it
+CASCADE_SHA256 = "03097789a3dcbb0e40d20b9ef82537dbc3b670b6a7f2268d735470f22e003a91"
+
+
 @functools.cache
 def _cascade() -> Any:
+    import hashlib
+
     import skimage.data
     from skimage.feature import Cascade
 
-    return Cascade(skimage.data.lbp_frontal_face_cascade_filename())  # type: ignore[no-untyped-call]
+    from ..errors import UnsupportedError
+
+    path = skimage.data.lbp_frontal_face_cascade_filename()  # type: ignore[no-untyped-call]
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    if digest != CASCADE_SHA256:
+        raise UnsupportedError(f"face model {path} has sha256 {digest[:12]}..., expected {CASCADE_SHA256[:12]}...")
+    return Cascade(path)
 
 
 def detect_faces(gray: npt.NDArray[np.uint8], scale: float, frame: int) -> list[FaceBox]:
