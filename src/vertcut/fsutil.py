@@ -35,13 +35,17 @@ def _tmp_name(final: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; rename it to ``final`` on success."""
+    """Yield a temporary path beside ``final``; rename it to ``final`` on success.
+
+    If the block wrote nothing there (a dry run), ``final`` is left alone.
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(final)
     try:
         yield tmp
-        os.replace(tmp, final)
+        if tmp.exists():  # nothing written (a dry run): nothing to put in place
+            os.replace(tmp, final)
     except OSError as exc:
         _remove(tmp)
         if exc.errno == errno.ENOSPC:
@@ -61,7 +65,9 @@ def atomic_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
-        if final.exists():
+        if not any(tmp.iterdir()):  # nothing written (a dry run): leave no empty folder
+            tmp.rmdir()
+        elif final.exists():
             old = _tmp_name(final)
             os.replace(final, old)
             os.replace(tmp, final)

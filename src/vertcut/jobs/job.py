@@ -151,6 +151,10 @@ def run_job(
                 ledger.mark("reframe", key, [reframed])
             report.stages["reframe"] = "done"
 
+        if dry and not reframed.exists():
+            rep.info("dry run: the later stages need the reframed picture; rerun without --dry-run")
+            return report
+
         # --- burn ------------------------------------------------------------------------
         picture = reframed
         burn_src = spec.burn_subtitle()

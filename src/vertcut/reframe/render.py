@@ -106,6 +106,9 @@ def encode_planes(
     args += ["-shortest", "-movflags", "+faststart"]
     duration = Fraction(total) / rate
     written = 0
+    if ffmpeg.dry_run:
+        with ffmpeg.open([*args, str(out)], stage=reporter.stage, duration=duration):
+            return 0  # the command is reported; no frame is decoded
     with atomic_path(out) as tmp:
         with ffmpeg.open([*args, str(tmp)], stage=reporter.stage, duration=duration) as proc:
             for y, u, v in frames:
@@ -115,8 +118,6 @@ def encode_planes(
                 written += 1
                 if on_frame is not None:
                     on_frame(written)
-        if ffmpeg.dry_run:
-            return written
     return written
 
 
