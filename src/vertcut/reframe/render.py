@@ -109,15 +109,14 @@ def encode_planes(
     if ffmpeg.dry_run:
         with ffmpeg.open([*args, str(out)], stage=reporter.stage, duration=duration):
             return 0  # the command is reported; no frame is decoded
-    with atomic_path(out) as tmp:
-        with ffmpeg.open([*args, str(tmp)], stage=reporter.stage, duration=duration) as proc:
-            for y, u, v in frames:
-                proc.write(np.ascontiguousarray(y).data)
-                proc.write(np.ascontiguousarray(u).data)
-                proc.write(np.ascontiguousarray(v).data)
-                written += 1
-                if on_frame is not None:
-                    on_frame(written)
+    with atomic_path(out) as tmp, ffmpeg.open([*args, str(tmp)], stage=reporter.stage, duration=duration) as proc:
+        for y, u, v in frames:
+            proc.write(np.ascontiguousarray(y).data)
+            proc.write(np.ascontiguousarray(u).data)
+            proc.write(np.ascontiguousarray(v).data)
+            written += 1
+            if on_frame is not None:
+                on_frame(written)
     return written
 
 
