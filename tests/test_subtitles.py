@@ -258,6 +258,12 @@ def test_lint_line_breaks_width_and_gaps(tmp_path: Path) -> None:
     assert got[(2, "break-inside-word")].severity == "warning"
     assert "burn repairs this: out-time 00:00:02,220" in got[(1, "flicker-gap")].suggestion
     assert not [f for f in findings if f.cue == 3]
+    hw = tmp_path / "hw.zh.srt"
+    hw.write_text(
+        "1\n00:00:00,000 --> 00:00:03,000\n你好,我是他哥哥...\n\n2\n00:00:05,000 --> 00:00:08,000\n3.5元，OK?\n"
+    )
+    hw_findings = [f for f in lint(load_subtitles(hw), preset="standard", lang="zh") if f.rule == "cjk-punctuation"]
+    assert [f.cue for f in hw_findings] == [1] and "','" in hw_findings[0].message and "'...'" in hw_findings[0].message
     wide = tmp_path / "w.en.srt"
     wide.write_text("1\n00:00:00,000 --> 00:00:04,000\nWWWWWWWWWWWWWWWWWWWW\n", encoding="utf-8")
     rules = {f.rule for f in lint(load_subtitles(wide), preset="elder-large", lang="en")}

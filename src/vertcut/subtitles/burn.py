@@ -244,6 +244,17 @@ def lint(
                     "extend the out-time into the gap after it",
                 )
             )
+        if cjk:
+            half = sorted({m.group(0) for m in _HALF_WIDTH_IN_CJK.finditer(c.text)})
+            if "..." in c.text:
+                half.append("...")
+            if half:
+                bad = ", ".join(repr(h) for h in half)
+                out.append(
+                    Finding(i, c.start, c.end, "cjk-punctuation", "warning",
+                            f"half-width punctuation {bad} in Chinese text",
+                            "use full-width ，。？！：；“” and …… / … instead")
+                )  # fmt: skip
         if dur > max_d:
             out.append(
                 Finding(
@@ -291,6 +302,7 @@ def lint(
     return _with_repairs(out, track, style, lang, rate)
 
 
+_HALF_WIDTH_IN_CJK = re.compile(r"(?<=[\u3400-\u9fff])[,.?!:;]|[,?!:;](?=[\u3400-\u9fff])")
 _TIMING_RULES = ("min-duration", "max-cps", "min-gap", "flicker-gap")
 
 
