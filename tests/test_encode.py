@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -50,7 +55,7 @@ def encoded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, o
     plat = base / "test-platform.toml"
     plat.write_text('name = "Test"\nwidth = 180\nheight = 320\nmin_duration_s = 1\nmax_duration_s = 60\n')
     out = base / "out"
-    report = encode_episode(src, out, ladder=str(ladder), masters=(str(plat),))
+    report = encode_episode(src, out, ladder=str(ladder), masters=(str(plat),), vmaf=True)
     return out, report.to_dict()
 
 
@@ -103,6 +108,15 @@ def test_iframe_playlists_point_at_keyframes(encoded: tuple[Path, dict[str, obje
 def test_packages_and_masters(encoded: tuple[Path, dict[str, object]]) -> None:
     out, report = encoded
     assert (out / "cmaf" / "manifest.mpd").read_text().count("<Representation") == 3
+    # DASH and HLS share the segments; each Representation's bandwidth is its measured peak segment rate
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    reps = ET.parse(out / "cmaf" / "manifest.mpd").getroot().findall(".//d:Representation", ns)
+    for rep in reps:
+        media = m3u8.load(str(out / "cmaf" / f"media_{rep.get('id')}.m3u8"))
+        peak = max((out / "cmaf" / seg.uri).stat().st_size * 8 / seg.duration for seg in media.segments)
+        assert abs(int(rep.get("bandwidth", "0")) - peak) <= 1
+        assert all(seg.uri.startswith(f"chunk-stream{rep.get('id')}-") for seg in media.segments)
+    assert [r.get("sar") for r in reps if r.get("width")] == ["1:1", "1:1"]
     ts = m3u8.load(str(out / "ts" / "master.m3u8"))
     assert len(ts.playlists) == 2 and all(
         s.uri.endswith(".ts") for s in m3u8.load(str(out / "ts" / ts.playlists[0].uri)).segments
@@ -118,6 +132,15 @@ def test_packages_and_masters(encoded: tuple[Path, dict[str, object]]) -> None:
     assert saved["loudness"]["target"]["integrated"] == -14.0
 
 
+def test_vmaf_scores_every_rung_against_the_episode(encoded: tuple[Path, dict[str, object]]) -> None:
+    out, report = encoded
+    scores = json.loads((out / "report.json").read_text())["vmaf"]
+    assert scores == report["vmaf"] and set(scores) == {"hi", "lo"}
+    # the top rung is close to the source; the quarter-size rung (upscaled back) is clearly worse
+    assert 80 < scores["hi"]["mean"] <= 100 and scores["lo"]["mean"] < scores["hi"]["mean"] - 5
+    assert not list((out / "mp4").glob("*.json"))
+
+
 def test_loudness_is_normalised(encoded: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     from vertcut.encode import measure_loudness
 
@@ -129,8 +152,14 @@ def test_loudness_is_normalised(encoded: tuple[Path, dict[str, object]], tmp_pat
 
 def test_master_breaches_are_reported(tmp_path: Path, clip: Path) -> None:
     spec = load_preset("platform", "youtube-shorts")
-    breaches = check_master(clip, spec)  # 320x180 landscape, 2 s
+    breaches = check_master(clip, spec)  # 320x180 landscape, 2 s, default mp4 (moov last, edit lists)
     assert any("resolution 320x180" in b for b in breaches)
+    assert "moov is after mdat (not faststart)" in breaches and "has an edit list (elst)" in breaches
+    tight = tmp_path / "tight.toml"
+    tight.write_text('name = "Tight"\nwidth = 320\nheight = 180\nmax_bitrate_k = 1\nmax_size_mb = 0.001\n')
+    breaches = check_master(clip, load_preset("platform", str(tight)))
+    assert any(b.startswith("bit rate") and b.endswith("above 1 kbit/s") for b in breaches)
+    assert any(b.startswith("size") and "above 0.001 MB" in b for b in breaches)
     plat = tmp_path / "strict.toml"
     plat.write_text('name = "Strict"\nwidth = 180\nheight = 320\nmin_duration_s = 10\n')
     src = make_clip(tmp_path / "ep.mp4", frames=25, size=(180, 320))
@@ -209,3 +238,69 @@ def test_default_ladder_dry_run(tmp_path: Path) -> None:
         "-hls_playlist 1",
     ):
         assert part in cmd
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs: ffmpeg and Python both hit ENOSPC on it (needs root to mount)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_real_full_disk_mid_encode(tmp_path: Path, tiny_disk: Path) -> None:
+    src = make_clip(tmp_path / "ep.mp4", frames=75, size=(180, 320))
+    lad = tmp_path / "l.toml"
+    lad.write_text(SMALL_LADDER)
+    out = tiny_disk / "ep"
+    with pytest.raises(OutOfSpaceError) as info:
+        encode_episode(src, out, ladder=str(lad))
+    assert "disk is full" in str(info.value) and "partial output removed" in str(info.value)
+    assert list(tiny_disk.iterdir()) == []  # nothing left behind, not even temp folders
+    res = run_cli("encode", str(src), "-o", str(out), "--ladder", str(lad))
+    assert res.exit_code != 0 and "disk is full" in res.stderr and "Traceback" not in res.stderr
+    assert list(tiny_disk.iterdir()) == []
+
+
+def test_audio_less_ladder_when_the_preset_says_so(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "mute.mp4", frames=25, size=(180, 320), audio=False)
+    lad = tmp_path / "l.toml"
+    lad.write_text('no_audio = "none"\n' + SMALL_LADDER)
+    report = encode_episode(src, tmp_path / "o", ladder=str(lad), packages=("hls", "mp4"))
+    master = m3u8.load(str(tmp_path / "o" / "cmaf" / "master.m3u8"))
+    assert not master.media and all(p.stream_info.codecs.startswith("avc1.") for p in master.playlists)
+    assert all("mp4a" not in p.stream_info.codecs for p in master.playlists)
+    assert not probe(tmp_path / "o" / "mp4" / "hi.mp4").audio
+    assert any("audio-less" in w for w in report.warnings)
+
+
+def test_hevc_ladder_is_hvc1_fmp4_only(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "ep.mp4", frames=25, size=(180, 320))
+    lad = tmp_path / "h.toml"
+    lad.write_text(
+        'extends = "hevc"\nsegment_seconds = 1\n[[rungs]]\nname = "hi"\nwidth = 180\nheight = 320\ncrf = 30\nmaxrate_k = 500\n'
+    )
+    report = encode_episode(src, tmp_path / "o", ladder=str(lad), packages=("hls", "ts"))
+    assert "ts" not in report.packages and any("MPEG-TS" in w for w in report.warnings)
+    master = m3u8.load(str(tmp_path / "o" / "cmaf" / "master.m3u8"))
+    # hvc1.<profile>.<compat flags, reversed>.L<level>.<constraint bytes>: Main profile, main tier
+    assert re.fullmatch(r"hvc1\.1\.6\.L\d+(\.[0-9A-F]{2})*,mp4a\.40\.2", master.playlists[0].stream_info.codecs)
+    init = next((tmp_path / "o" / "cmaf").glob("init-stream0*"))
+    assert b"hvc1" in init.read_bytes() and b"hev1" not in init.read_bytes()
+
+
+def test_hevc_codec_string_from_hvcc() -> None:
+    from vertcut.encode import hevc_codec_string
+
+    # Main 10, main tier, level 5.1 (153), progressive/frame-only constraint byte 0xB0
+    hvcc = bytes([1, 0x02, 0x20, 0, 0, 0, 0xB0, 0, 0, 0, 0, 0, 153])
+    assert hevc_codec_string(hvcc) == "hvc1.2.4.L153.B0"
+    assert hevc_codec_string(bytes([1, 0x21, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 120])) == "hvc1.1.6.H120.90"

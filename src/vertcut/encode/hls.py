@@ -27,6 +27,8 @@ __all__ = [
     "Variant",
     "first_sample_range",
     "parse_media_playlist",
+    "peak_rate",
+    "rewrite_mpd_bandwidth",
     "write_iframe_playlist",
     "write_master",
 ]
@@ -72,6 +74,24 @@ class Variant:
         peak = max((Fraction(s * 8) / d for s, d in zip(v, durs, strict=True) if d > 0), default=Fraction(0)) + a_peak
         avg = Fraction(sum(v) * 8) / sum(durs, Fraction(0)) + a_rate
         return int(peak) + 1, int(avg) + 1
+
+
+def peak_rate(media: MediaPlaylist) -> int:
+    """Peak segment bit rate of one media playlist (bits per second, rounded up)."""
+    rates = [Fraction(size * 8) / d for size, (_, d) in zip(media.sizes(), media.segments, strict=True) if d > 0]
+    return int(max(rates, default=Fraction(0))) + 1
+
+
+def rewrite_mpd_bandwidth(mpd: Path, bandwidth: dict[str, int]) -> None:
+    """Set ``@bandwidth`` of the MPD's Representations (by id) to measured values."""
+
+    def fix(m: re.Match[str]) -> str:
+        rid = re.search(r'\bid="([^"]+)"', m.group(0))
+        if rid is None or rid.group(1) not in bandwidth:
+            return m.group(0)
+        return re.sub(r'\bbandwidth="\d+"', f'bandwidth="{bandwidth[rid.group(1)]}"', m.group(0))
+
+    mpd.write_text(re.sub(r"<Representation\b[^>]*>", fix, mpd.read_text()))
 
 
 def parse_media_playlist(path: Path) -> MediaPlaylist:

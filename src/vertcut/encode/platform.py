@@ -36,6 +36,10 @@ def check_master(path: Path, spec: PlatformSpec) -> list[str]:
     size_mb = path.stat().st_size / 1_000_000
     if size_mb > spec.max_size_mb:
         breaches.append(f"size {size_mb:.1f} MB above {spec.max_size_mb:g} MB")
+    if spec.max_bitrate_k and dur > 0:
+        kbps = path.stat().st_size * 8 / dur / 1000
+        if kbps > spec.max_bitrate_k:
+            breaches.append(f"bit rate {kbps:.0f} kbit/s above {spec.max_bitrate_k} kbit/s")
     fps = float(v.frame_rate)
     if not spec.fps_min <= fps <= spec.fps_max or v.is_vfr:
         breaches.append(f"frame rate {fps:.3f}{' (VFR)' if v.is_vfr else ''} outside {spec.fps_min:g}-{spec.fps_max:g}")

@@ -67,6 +67,19 @@ class PlatformSpec:
     audio_bitrate_k: int = 192
     codec: Literal["h264", "hevc"] = "h264"
     crf: int = 18
+    max_bitrate_k: int = 0  # platform's limit on the file's average bit rate (0: none published)
+    gop_seconds: float = 1.0  # closed GOP length of the master
+    speed: str = "medium"  # x264/x265 preset of the master
+
+    def __post_init__(self) -> None:
+        if self.fps_min > self.fps_max:
+            raise ValueError("fps_min is above fps_max")
+        if self.min_duration_s > self.max_duration_s:
+            raise ValueError("min_duration_s is above max_duration_s")
+        if self.width % 2 or self.height % 2:
+            raise ValueError("width and height must be even")
+        if self.gop_seconds <= 0:
+            raise ValueError("gop_seconds must be positive")
 
 
 register_kind("ladder", LadderPreset)

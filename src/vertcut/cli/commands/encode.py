@@ -7,13 +7,9 @@ from pathlib import Path
 import click
 
 from ...encode import PACKAGES, encode_episode
-from ..state import get_state
+from ..state import get_state, split_csv
 
 __all__ = ["command"]
-
-
-def _csv(value: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 @click.command("encode")
@@ -34,8 +30,8 @@ def command(episode: Path, out: Path, ladder: str, packages: str, masters: str, 
         episode,
         out,
         ladder=ladder,
-        packages=_csv(packages),
-        masters=_csv(masters),
+        packages=split_csv(packages),
+        masters=split_csv(masters),
         vmaf=vmaf,
         ffmpeg=st.ffmpeg(),
         sink=st.sink,
@@ -51,5 +47,5 @@ def command(episode: Path, out: Path, ladder: str, packages: str, masters: str, 
     for m in report.masters:
         click.echo(f"master {m['platform']}: {m['file']} {'ok' if not m['breaches'] else '; '.join(m['breaches'])}")
     if report.vmaf:
-        click.echo("vmaf   " + ", ".join(f"{k} {v:.1f}" for k, v in report.vmaf.items()))
+        click.echo("vmaf   " + ", ".join(f"{k} {v['mean']:.1f} (min {v['min']:.1f})" for k, v in report.vmaf.items()))
     click.echo(f"keyframes aligned across rungs: {'yes' if report.keyframes_aligned else 'NO'}")
