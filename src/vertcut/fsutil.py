@@ -42,10 +42,17 @@ def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(final)
-    try:
+    with _cleanup_on_failure(tmp, final):
         yield tmp
         if tmp.exists():  # nothing written (a dry run): nothing to put in place
             os.replace(tmp, final)
+
+
+@contextlib.contextmanager
+def _cleanup_on_failure(tmp: Path, final: Path) -> Iterator[None]:
+    """Remove ``tmp`` if the block fails; a full disk becomes :class:`OutOfSpaceError`."""
+    try:
+        yield
     except OSError as exc:
         _remove(tmp)
         if exc.errno == errno.ENOSPC:
@@ -63,7 +70,7 @@ def atomic_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(final)
     tmp.mkdir()
-    try:
+    with _cleanup_on_failure(tmp, final):
         yield tmp
         if not any(tmp.iterdir()):  # nothing written (a dry run): leave no empty folder
             tmp.rmdir()
@@ -74,14 +81,6 @@ def atomic_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
             _remove(old)
         else:
             os.replace(tmp, final)
-    except OSError as exc:
-        _remove(tmp)
-        if exc.errno == errno.ENOSPC:
-            raise OutOfSpaceError("the disk is full", path=final) from exc
-        raise
-    except BaseException:
-        _remove(tmp)
-        raise
 
 
 def _remove(path: Path) -> None:

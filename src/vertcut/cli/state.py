@@ -15,7 +15,12 @@ import click
 from ..ffmpeg import FFmpeg
 from ..progress import ProgressEvent
 
-__all__ = ["CliState", "StderrProgress", "get_state"]
+__all__ = ["CliState", "StderrProgress", "get_state", "split_csv"]
+
+
+def split_csv(value: str) -> tuple[str, ...]:
+    """``"hls, dash,,mp4"`` -> ``("hls", "dash", "mp4")``: comma lists typed on the command line."""
+    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 class StderrProgress:

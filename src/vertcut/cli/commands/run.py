@@ -7,13 +7,9 @@ from pathlib import Path
 import click
 
 from ...jobs import JobSpec, run_job
-from ..state import get_state
+from ..state import get_state, split_csv
 
 __all__ = ["command"]
-
-
-def _csv(value: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 @click.command("run")
@@ -73,8 +69,8 @@ def command(
         reframe_mode=reframe_mode,
         subtitle_preset=subtitle_preset,
         ladder=ladder,
-        packages=_csv(packages),
-        masters=_csv(masters),
+        packages=split_csv(packages),
+        masters=split_csv(masters),
         free_episodes=free_episodes,
         snap=snap,
         vmaf=vmaf,
