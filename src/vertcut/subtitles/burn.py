@@ -505,9 +505,15 @@ def burn(
             )
     w, h = v.display_size
     safe = load_preset("safearea", safe_area) if safe_area else None
-    track, split_findings = split_long_cues(track, style, lang, v.frame_rate, (w, h), safe)
-    repaired, findings = repair_timing(track, style, lang, v.frame_rate)
-    findings = split_findings + findings
+    shown, split_findings = split_long_cues(track, style, lang, v.frame_rate, (w, h), safe)
+    repaired, findings = repair_timing(shown, style, lang, v.frame_rate)
+    # report repairs against the source's cue numbers (a split cue's parts share its number)
+    origin, src_i = [], 0
+    for part in shown.cues:
+        while src_i + 1 < len(track.cues) and part.start >= track.cues[src_i + 1].start:
+            src_i += 1
+        origin.append(src_i + 1)
+    findings = split_findings + [replace(f, cue=origin[f.cue - 1]) for f in findings]
     for f in findings:
         rep.warning(f"cue {f.cue} at {srt_time(f.start)}: {f.message}")
     text, fontsize, font = write_ass(repaired, style, lang, (w, h), safe)
