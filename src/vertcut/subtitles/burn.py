@@ -494,15 +494,16 @@ def burn(
 
         lang = track.language or (subtitle_language(Path(track.path)) if track.path else None) or "zh"
     font = font_for(lang, style.font_family(lang))
-    for i, c in enumerate(track.cues, 1):
-        missing = missing_glyphs(c.text, font)
-        if missing:
-            names = ", ".join(f"'{ch}' (U+{ord(ch):04X})" for ch in missing)
-            raise SubtitleError(
-                f"cue {i} at {srt_time(c.start)}: {font.family} has no glyph for {names}",
-                path=track.path,
-                line=c.line or None,
-            )
+    found = [(i, c, missing_glyphs(c.text, font)) for i, c in enumerate(track.cues, 1)]
+    tofu = [t for t in found if t[2]]
+    if tofu:  # refuse to render boxes; name every character of every cue at once
+        _, c, _ = tofu[0]
+        detail = "; ".join(
+            f"cue {n} at {srt_time(q.start)}: " + ", ".join(f"'{ch}' (U+{ord(ch):04X})" for ch in chars)
+            for n, q, chars in tofu[:5]
+        )
+        more = f" (and {len(tofu) - 5} more cues)" if len(tofu) > 5 else ""
+        raise SubtitleError(f"{font.family} has no glyph for {detail}{more}", path=track.path, line=c.line or None)
     w, h = v.display_size
     safe = load_preset("safearea", safe_area) if safe_area else None
     shown, split_findings = split_long_cues(track, style, lang, v.frame_rate, (w, h), safe)
