@@ -73,6 +73,41 @@ def benchmarks(work: Path) -> Iterator[Result]:
     note = "target: burn-in adds <= 5 %"
     yield Result(name + " wall", w_ours, w_peer, "same encode, no subtitles", target=1 / 1.05, note=note)
     yield Result(name + " CPU", c_ours, c_peer, "same encode, no subtitles", target=1 / 1.05, note=note)
+    yield from glyph_heights(work)
+
+
+def glyph_heights(work: Path) -> Iterator[Result]:
+    """Rendered height of 田 at 1080x1920 against each preset's visible size (the issue allows +-5 %)."""
+    import av
+    import numpy as np
+
+    from vertcut.presets import load_preset
+
+    canvas = work / "grey-1080x1920.mp4"
+    lossless = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv444p"]
+    if not canvas.exists():
+        FFmpeg().run(["-f", "lavfi", "-i", "color=c=0x808080:s=1080x1920:r=25:d=0.4", *lossless, str(canvas)])
+    srt = work / "tian.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\n田田田\n", encoding="utf-8")
+    for preset in ("standard", "elder-large", "elder-xl", "high-contrast"):
+        out = work / f"tian-{preset}.mp4"
+        burn(canvas, srt, out, preset=preset, lang="zh", encoder_args=lossless)
+        with av.open(str(out)) as c:
+            img = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+        style = load_preset("subtitle", preset)
+        colour = np.array([int(style.text_colour[i : i + 2], 16) for i in (1, 3, 5)])
+        rows = np.flatnonzero((np.abs(img - colour).max(axis=2) < 30).any(axis=1))
+        height = int(rows.max() - rows.min() + 1)
+        err = 100 * (height / style.glyph_height_px - 1)
+        yield Result(
+            f"glyph height {preset} (100 - |error %|)",
+            100 - abs(err),
+            0.0,
+            "",
+            target=95.0,
+            kind="figure",
+            note=f"{height} px rendered for {style.glyph_height_px:g} px ({err:+.1f} %), bottom y={rows.max()}",
+        )
 
 
 def _measure(fns: list[Callable[[], None]], repeat: int) -> list[tuple[float, float]]:
