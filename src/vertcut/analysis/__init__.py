@@ -44,7 +44,7 @@ from .pass_ import FaceBox, run_pass
 __all__ = ["Analysis", "AnalysisParams", "FaceBox", "analyse"]
 
 # bump when the per-frame signals change meaning, so old caches are not reused
-_SIGNALS_VERSION = "2"
+_SIGNALS_VERSION = "3"
 
 
 @dataclass(frozen=True)

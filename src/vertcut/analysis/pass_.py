@@ -137,6 +137,8 @@ def run_pass(path: Path, params: AnalysisParams, rep: Reporter) -> Signals:
     with open_container(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        # the signals come from small downscaled frames: H.264/HEVC deblocking is wasted work there
+        stream.codec_context.options = {"skip_loop_filter": "all"}
         worker = threading.Thread(target=_decoder, args=(container, stream, q, stop, (sw, sh)), daemon=True)
         worker.start()
         i = -1
