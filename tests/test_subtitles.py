@@ -377,3 +377,32 @@ def test_cli_burn_and_bad_inputs(tmp_path: Path, canvas: Path) -> None:
     assert res.exit_code == EXIT_PRESET and not (tmp_path / "x.mp4").exists()
     res = run_cli("subs", "burn", str(canvas), str(tmp_path / "missing.srt"), "-o", str(tmp_path / "x.mp4"))
     assert res.exit_code == 3 and "missing.srt" in res.stderr and not (tmp_path / "x.mp4").exists()
+
+
+def _word_spans(img: np.ndarray) -> list[tuple[int, int]]:
+    """Column spans of white text, letters closer than 8 px merged into words."""
+    cols = (img.min(axis=2) > 235).any(axis=0).astype(int)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], cols, [0]])))
+    spans: list[list[int]] = []
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if spans and a - spans[-1][1] < 8:
+            spans[-1][1] = int(b)
+        else:
+            spans.append([int(a), int(b)])
+    return [(a, b) for a, b in spans]
+
+
+def test_arabic_is_laid_out_right_to_left(tmp_path: Path, canvas: Path) -> None:
+    # "I was here OK": in a right-to-left line the Latin word comes last, i.e. leftmost on screen; with the
+    # default left-to-right base direction (ASS Encoding 1) libass would put it rightmost
+    spans = {}
+    for name, text in (("line", "كنت هنا OK"), ("number", "OK")):
+        srt = tmp_path / f"{name}.ar.srt"
+        srt.write_text(f"1\n00:00:00,000 --> 00:00:02,000\n{text}\n", encoding="utf-8")
+        burn(canvas, srt, tmp_path / f"{name}.mp4", preset="standard", lang="ar", encoder_args=LOSSLESS)
+        spans[name] = _word_spans(_frame(tmp_path / f"{name}.mp4"))
+    line, (number,) = spans["line"], spans["number"]
+    assert len(line) == 3
+    width = number[1] - number[0]
+    assert abs((line[0][1] - line[0][0]) - width) <= 2  # leftmost word is "OK"
+    assert abs((line[-1][1] - line[-1][0]) - width) > 4  # rightmost is Arabic (the first word)
