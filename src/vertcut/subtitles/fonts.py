@@ -129,9 +129,23 @@ def font_for(lang: str, family: str | None = None) -> FontInfo:
     return font_named(family or default_family(lang))
 
 
+@functools.cache
+def _cmap(font: FontInfo) -> dict[int, str]:
+    cmap: dict[int, str] = _load(font.path, font.index).getBestCmap()
+    return cmap
+
+
+@functools.cache
+def _advances(font: FontInfo) -> dict[int, float]:
+    """Advance width in ems of every mapped code point."""
+    hmtx = _load(font.path, font.index)["hmtx"]
+    upem = font.units_per_em
+    return {cp: hmtx[g][0] / upem for cp, g in _cmap(font).items()}
+
+
 def missing_glyphs(text: str, font: FontInfo) -> list[str]:
     """Characters of ``text`` the font has no glyph for (spaces and controls ignored)."""
-    cmap = _load(font.path, font.index).getBestCmap()
+    cmap = _cmap(font)
     seen: list[str] = []
     for ch in text:
         if ch.isspace() or ord(ch) < 0x20 or ch in "\u200b\u200c\u200d\u200e\u200f\ufeff":
@@ -141,14 +155,8 @@ def missing_glyphs(text: str, font: FontInfo) -> list[str]:
     return seen
 
 
+@functools.lru_cache(maxsize=65536)
 def advance(text: str, font: FontInfo) -> float:
-    """Width of ``text`` in ems (sum of advance widths; no kerning)."""
-    f = _load(font.path, font.index)
-    cmap = f.getBestCmap()
-    hmtx = f["hmtx"]
-    upem = font.units_per_em
-    total = 0
-    for ch in text:
-        g = cmap.get(ord(ch))
-        total += hmtx[g][0] if g is not None else upem
-    return total / upem
+    """Width of ``text`` in ems (sum of advance widths; no kerning; an unmapped character counts 1 em)."""
+    widths = _advances(font)
+    return sum(widths.get(ord(ch), 1.0) for ch in text)

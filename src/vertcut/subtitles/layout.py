@@ -44,6 +44,11 @@ def display_len(text: str) -> float:
 
 
 def _chunks(text: str, lang: str) -> list[str]:
+    return list(_chunks_cached(text, lang))
+
+
+@functools.lru_cache(maxsize=16384)
+def _chunks_cached(text: str, lang: str) -> tuple[str, ...]:
     if lang.split("-")[0].lower() in _SPACELESS:
         parts: list[str] = _parser(lang).parse(text)
         # keep "……" and "——" pairs together
@@ -53,9 +58,9 @@ def _chunks(text: str, lang: str) -> list[str]:
                 merged[-1] += p
             else:
                 merged.append(p)
-        return merged
+        return tuple(merged)
     words = text.split(" ")
-    return [w + " " for w in words[:-1]] + [words[-1]]
+    return (*[w + " " for w in words[:-1]], words[-1])
 
 
 def word_boundaries(text: str, lang: str) -> set[int]:
@@ -78,6 +83,14 @@ def _ok_break(left: str, right: str) -> bool:
 def break_lines(
     text: str, lang: str, max_chars: int, max_width_em: float, font: FontInfo, max_lines: int = 2
 ) -> list[str]:
+    """Lines for one cue (see :func:`_break`; memoised, so the search over suffixes stays polynomial)."""
+    return list(_break(text, lang, max_chars, max_width_em, font, max_lines))
+
+
+@functools.lru_cache(maxsize=65536)
+def _break(
+    text: str, lang: str, max_chars: int, max_width_em: float, font: FontInfo, max_lines: int
+) -> tuple[str, ...]:
     """Lines for one cue (explicit ``\\n`` breaks are kept as they are).
 
     Returns the single line when it fits; otherwise the most balanced break into
@@ -85,17 +98,17 @@ def break_lines(
     rules. When nothing fits, the best effort (the caller's lint reports it).
     """
     if "\n" in text:
-        return [ln.strip() for ln in text.split("\n") if ln.strip()]
+        return tuple(ln.strip() for ln in text.split("\n") if ln.strip())
     text = text.strip()
 
     def fits(line: str) -> bool:
         return display_len(line.strip()) <= max_chars and advance(line.strip(), font) <= max_width_em
 
     if fits(text) or max_lines < 2:
-        return [text]
+        return (text,)
     chunks = _chunks(text, lang)
     total = advance(text, font)
-    best: tuple[float, list[str]] | None = None
+    best: tuple[float, tuple[str, ...]] | None = None
     for i in range(1, len(chunks)):
         left, right = "".join(chunks[:i]), "".join(chunks[i:])
         if not _ok_break(left, right):
@@ -108,21 +121,21 @@ def break_lines(
             if a[-1] in NO_START:  # a break after a comma or full stop reads best
                 cost -= max(3.0, 0.35 * total)
             if best is None or cost < best[0]:
-                best = (cost, [a, b])
+                best = (cost, (a, b))
         elif max_lines > 2:
-            rest = break_lines(b, lang, max_chars, max_width_em, font, max_lines - 1)
+            rest = _break(b, lang, max_chars, max_width_em, font, max_lines - 1)
             if all(fits(r) for r in rest):
                 cost = 10.0 + abs(advance(a, font) - advance(rest[0], font))
                 if best is None or cost < best[0]:
-                    best = (cost, [a, *rest])
+                    best = (cost, (a, *rest))
     if best is not None:
         return best[1]
     if max_lines < 4:
         # too long for the preset's lines (lint reports it): use one more line rather than overflow the frame
-        return break_lines(text, lang, max_chars, max_width_em, font, max_lines + 1)
+        return _break(text, lang, max_chars, max_width_em, font, max_lines + 1)
     # nothing fits: split into balanced halves at any allowed boundary
     for i in sorted(range(1, len(chunks)), key=lambda k: abs(len("".join(chunks[:k])) - len(text) / 2)):
         left, right = "".join(chunks[:i]), "".join(chunks[i:])
         if _ok_break(left, right):
-            return [left.strip(), right.strip()]
-    return [text]
+            return (left.strip(), right.strip())
+    return (text,)
