@@ -406,3 +406,12 @@ def test_arabic_is_laid_out_right_to_left(tmp_path: Path, canvas: Path) -> None:
     width = number[1] - number[0]
     assert abs((line[0][1] - line[0][0]) - width) <= 2  # leftmost word is "OK"
     assert abs((line[-1][1] - line[-1][0]) - width) > 4  # rightmost is Arabic (the first word)
+
+
+def test_ass_times_keep_frame_boundaries() -> None:
+    from vertcut.subtitles.burn import _ass_time
+
+    frame = Fraction(1001, 30000)
+    assert _ass_time(frame) == "0:00:00.03"  # 33.37 ms: 0.03 s <= frame 1's time < 0.04 s
+    assert _ass_time(5 * frame) == "0:00:00.16"  # 166.8 ms
+    assert _ass_time(Fraction(3723, 1) + Fraction(1, 2)) == "1:02:03.50"

@@ -11,6 +11,7 @@ ffmpeg's ``ass`` filter using the fonts installed with vertcut.
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 from dataclasses import dataclass, replace
@@ -344,7 +345,9 @@ def _ass_colour(hex_rgb: str, opacity: float = 1.0) -> str:
 
 
 def _ass_time(t: Fraction) -> str:
-    cs = round(t * 100)
+    """ASS centiseconds, floored: a cue starting (ending) on a frame's time then starts (ends) on that frame,
+    since frames are more than 10 ms apart; rounding up could show it one frame late."""
+    cs = max(0, math.floor(Fraction(t) * 100))
     return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
 
 
