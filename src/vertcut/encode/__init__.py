@@ -111,17 +111,28 @@ def measure_loudness(ff: FFmpeg, src: Path, stream: int = 0) -> dict[str, float]
     }
 
 
-def _loudnorm_filter(lad: LadderPreset, m: dict[str, float]) -> str:
+def _loudnorm_filter(lad: LadderPreset, m: dict[str, float]) -> tuple[str, str]:
+    """Pass 2 of the normalisation: (filter, mode).
+
+    ``loudnorm`` with measured values applies one constant gain (its linear
+    mode) whenever that gain keeps the true peak and the loudness range within
+    the targets, and otherwise falls back to its dynamic mode. vertcut makes
+    the same decision itself and applies the linear case as a plain
+    ``volume`` gain: the same result without loudnorm's 192 kHz resampling.
+    """
     ln = lad.loudness
     if m["input_i"] == float("-inf") or m["input_i"] < -70:
-        return "aresample=48000"  # silence: nothing to normalise
-    # loudnorm reads measured_LRA == 0 as "not measured" and falls back to dynamic mode
+        return "aresample=48000", "silent"  # nothing to normalise
+    gain = ln.integrated - m["input_i"]
+    if m["input_tp"] + gain <= ln.true_peak and m["input_lra"] <= ln.lra:
+        return f"volume={gain:.2f}dB,aresample=48000", f"linear {gain:+.2f} dB"
+    # loudnorm reads measured_LRA == 0 as "not measured"
     lra = max(m["input_lra"], 0.1)
     return (
         f"loudnorm=I={ln.integrated}:TP={ln.true_peak}:LRA={ln.lra}:measured_I={m['input_i']}:"
         f"measured_TP={m['input_tp']}:measured_LRA={lra}:measured_thresh={m['input_thresh']}:"
         f"offset={m['target_offset']}:linear=true,aresample=48000"
-    )
+    ), "dynamic (a linear gain would break the true-peak or range target)"
 
 
 def _picture_filter(v: VideoStreamInfo, rate: Fraction, report: EncodeReport, rep: Reporter) -> str:
@@ -134,18 +145,23 @@ def _picture_filter(v: VideoStreamInfo, rate: Fraction, report: EncodeReport, re
             parts.append(
                 "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv"
             )
-    parts += [f"fps={rate.numerator}/{rate.denominator}", "format=yuv420p"]
+    if v.is_vfr:  # constant frame rate for every rung (a CFR episode needs no fps filter: cheaper)
+        parts.append(f"fps={rate.numerator}/{rate.denominator}")
+    parts.append("format=yuv420p")
     parts.append("setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv")
     return ",".join(parts)
 
 
-def _scale(r: Rung | PlatformSpec, flags: str = "bicubic") -> str:
+def _scale(r: Rung | PlatformSpec, flags: str = "bicubic", source: tuple[int, int] | None = None) -> str:
     """Fit into the rung (letterbox/pillarbox if the aspect differs), square pixels.
 
     The ladder uses bicubic (ffmpeg's default: lanczos costs about 20 % more CPU
-    for the four rungs, measured); upload masters use lanczos.
+    for the four rungs, measured); upload masters use lanczos. ``source`` is the
+    displayed size: when its aspect is exactly the rung's, no pad is needed.
     """
     w, h = r.width, r.height
+    if source is not None and source[0] * h == source[1] * w:
+        return f"scale={w}:{h}:flags={flags},setsar=1"
     return (
         f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags={flags},"
         f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1"
@@ -300,7 +316,8 @@ def _encode_episode(
     if info.audio:
         measured = measure_loudness(ff, src)
         report.loudness = {"measured": measured, "target": lad.loudness.__dict__}
-        audio_filter = _loudnorm_filter(lad, measured)
+        audio_filter, mode = _loudnorm_filter(lad, measured)
+        report.loudness["mode"] = mode
         audio_map = "0:a:0"
     elif lad.no_audio == "silence":
         rep.warning("episode has no audio: adding a silent stereo track")
@@ -315,7 +332,7 @@ def _encode_episode(
     n = len(lad.rungs)
     graph = f"[0:v]{_picture_filter(v, rate, report, rep)},split={n}" + "".join(f"[s{i}]" for i in range(n))
     for i, rung in enumerate(lad.rungs):
-        graph += f";[s{i}]{_scale(rung)}[v{i}]"
+        graph += f";[s{i}]{_scale(rung, source=v.display_size)}[v{i}]"
     args = ["-i", str(src), *audio_in, "-filter_complex", graph]
     for i in range(n):
         args += ["-map", f"[v{i}]"]
@@ -387,9 +404,7 @@ def _encode_episode(
                  "bandwidth": peak, "average_bandwidth": avg, "keyframes": [str(t) for t in k]}
             )  # fmt: skip
         if vmaf and mp4s:
-            ref_filter = (
-                f"{_picture_filter(v, rate, EncodeReport('', ''), Reporter(None, 'encode'))},{_scale(lad.rungs[0])}"
-            )
+            ref_filter = f"{_picture_filter(v, rate, EncodeReport('', ''), Reporter(None, 'encode'))},{_scale(lad.rungs[0], source=v.display_size)}"
             report.vmaf = _vmaf(ff, src, ref_filter, mp4s, lad)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -507,7 +522,7 @@ def _master(
     name = re.sub(r"[^a-z0-9]+", "-", spec.name.lower()).strip("-")
     dest = folder / f"{name}.mp4"
     out_rate = rate if spec.fps_min <= rate <= spec.fps_max else Fraction(30)
-    vf = f"{_picture_filter(v, out_rate, report, rep)},{_scale(spec, 'lanczos')}"
+    vf = f"{_picture_filter(v, out_rate, report, rep)},{_scale(spec, 'lanczos', v.display_size)}"
     enc = _ENCODERS[spec.codec]
     args = ["-i", str(src), *audio_in, "-map", "0:v:0", "-vf", vf, "-c:v", enc, "-crf", str(spec.crf)]
     args += ["-maxrate", f"{spec.video_bitrate_k}k", "-bufsize", f"{2 * spec.video_bitrate_k}k"]
