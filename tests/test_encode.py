@@ -54,8 +54,10 @@ def encoded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, o
     ladder.write_text(SMALL_LADDER)
     plat = base / "test-platform.toml"
     plat.write_text('name = "Test"\nwidth = 180\nheight = 320\nmin_duration_s = 1\nmax_duration_s = 60\n')
+    plat2 = base / "twin.toml"
+    plat2.write_text(plat.read_text().replace('"Test"', '"Twin"').replace("60", "30"))
     out = base / "out"
-    report = encode_episode(src, out, ladder=str(ladder), masters=(str(plat),), vmaf=True)
+    report = encode_episode(src, out, ladder=str(ladder), masters=(str(plat), str(plat2)), vmaf=True)
     return out, report.to_dict()
 
 
@@ -127,7 +129,11 @@ def test_packages_and_masters(encoded: tuple[Path, dict[str, object]]) -> None:
         assert (v.width, v.height, v.sar, v.frame_count) == (w, h, 1, 100)
         assert v.color.primaries == "bt709" and info.audio[0].sample_rate == 48000
     masters = report["masters"]
-    assert isinstance(masters, list) and masters[0]["breaches"] == []
+    assert isinstance(masters, list) and [m["breaches"] for m in masters] == [[], []]
+    # same encode settings, different limits: one encode, checked once per platform
+    assert (out / "masters" / "test.mp4").stat().st_ino == (out / "masters" / "twin.mp4").stat().st_ino
+    v = probe(out / "masters" / "test.mp4").video[0]
+    assert (v.width, v.height, v.sar, v.frame_count) == (180, 320, 1, 100)
     saved = json.loads((out / "report.json").read_text())
     assert saved["loudness"]["target"]["integrated"] == -14.0
 

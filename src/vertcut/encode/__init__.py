@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import json
 import math
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -411,10 +412,11 @@ def _encode_episode(
 
     # 4. platform masters -------------------------------------------------------------------------------
     if specs:
+        made: dict[tuple[str, ...], Path] = {}  # platforms with identical encode settings share one encode
         with atomic_dir(out / "masters") as tmp:
             for spec in specs:
                 report.masters.append(
-                    _master(ff, src, tmp, spec, v, rate, audio_filter, audio_in, audio_map, duration, report, rep)
+                    _master(ff, src, tmp, spec, v, rate, audio_filter, audio_in, audio_map, duration, report, rep, made)
                 )
     with atomic_path(out / "report.json") as tmp_report:
         tmp_report.write_text(json.dumps(report.to_dict(), indent=2, default=str))
@@ -518,11 +520,14 @@ def _master(
     duration: Fraction,
     report: EncodeReport,
     rep: Reporter,
+    made: dict[tuple[str, ...], Path],
 ) -> dict[str, Any]:
     name = re.sub(r"[^a-z0-9]+", "-", spec.name.lower()).strip("-")
     dest = folder / f"{name}.mp4"
     out_rate = rate if spec.fps_min <= rate <= spec.fps_max else Fraction(30)
     vf = f"{_picture_filter(v, out_rate, report, rep)},{_scale(spec, 'lanczos', v.display_size)}"
+    if out_rate != rate and not v.is_vfr:  # outside the platform's fps range
+        vf += f",fps={out_rate.numerator}/{out_rate.denominator}"
     enc = _ENCODERS[spec.codec]
     args = ["-i", str(src), *audio_in, "-map", "0:v:0", "-vf", vf, "-c:v", enc, "-crf", str(spec.crf)]
     args += ["-maxrate", f"{spec.video_bitrate_k}k", "-bufsize", f"{2 * spec.video_bitrate_k}k"]
@@ -545,9 +550,13 @@ def _master(
         "+faststart",
         "-use_editlist",
         "0",
-        str(dest),
     ]
-    ff.run(args, stage=f"master {name}", duration=duration)
+    key = tuple(args)
+    if key in made:
+        os.link(made[key], dest)  # same encode as an earlier platform's master
+    else:
+        ff.run([*args, str(dest)], stage=f"master {name}", duration=duration)
+        made[key] = dest
     breaches = check_master(dest, spec)
     for b in breaches:
         rep.warning(f"{spec.name} master: {b}")
