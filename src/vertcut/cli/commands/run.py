@@ -81,12 +81,13 @@ def command(
         return
     for stage, status in report.stages.items():
         click.echo(f"{stage:<8} {status}")
-    for ep in report.episodes:
-        name = ep.get("name", "")
+    for ep in report.episodes:  # entries of episodes/manifest.json (docs/manifest.md)
+        name = str(ep.get("id") or ep.get("name") or "")
         frames = ep.get("frames", {})
+        seconds = float(ep.get("duration", {}).get("s", 0))
         hls = out / "encoded" / name / "cmaf" / "master.m3u8"
         click.echo(
-            f"{name}  frames {frames.get('first')}-{frames.get('last')}  {float(ep.get('duration', {}).get('float', 0)):6.2f} s"
-            f"  {ep.get('tier', ''):<4}  {hls if hls.exists() else ''}"
+            f"{name}  frames {frames.get('first')}-{frames.get('last')}  {seconds:6.2f} s  {ep.get('tier', ''):<4}"
+            f"  {hls if hls.exists() else ''}"
         )
     click.echo(f"report: {out / 'report.json'}")

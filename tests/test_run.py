@@ -1,0 +1,55 @@
+"""The main job end to end on a small clip: every stage, then a resume that skips them all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import m3u8
+import pytest
+from conftest import run_cli
+from mediagen import make_clip
+
+from vertcut.errors import EXIT_INPUT
+from vertcut.media import probe
+
+
+def test_run_all_stages_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    master = make_clip(tmp_path / "m.mp4", frames=100, size=(320, 180), shot_len=25)
+    (tmp_path / "m.zh.srt").write_text(
+        "1\n00:00:00,200 --> 00:00:01,600\n你到底去了哪里？\n\n2\n00:00:02,000 --> 00:00:03,600\n我不能告诉你。\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "m.en.srt").write_text("1\n00:00:00,200 --> 00:00:01,600\nWhere have you been?\n", encoding="utf-8")
+    (tmp_path / "cuts.csv").write_text("frame,name\n52,EP01 cliffhanger\n")
+    out = tmp_path / "out"
+    args = ["run", str(master), "--subs", str(tmp_path / "m.zh.srt"), "--subs", str(tmp_path / "m.en.srt"),
+            "--markers", str(tmp_path / "cuts.csv"), "--snap", "3f", "--package", "hls,mp4", "-o", str(out)]  # fmt: skip
+    # a user preset overrides the built-in split settings: these episodes are 2 s long
+    monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(tmp_path / "presets"))
+    (tmp_path / "presets" / "split").mkdir(parents=True)
+    (tmp_path / "presets" / "split" / "default.toml").write_text(
+        'snap = "0.5s"\nmin_duration = "1s"\nwarn_duration = "1s"\nmax_duration = "15min"\n'
+    )
+    res = run_cli(*args)
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((out / "episodes" / "manifest.json").read_text())
+    eps = manifest["episodes"]
+    assert [e["frames"]["first"] for e in eps] == [0, 50]  # snapped to the cut at 50
+    v = probe(out / "episodes" / "ep001.mp4").video[0]
+    assert (v.width, v.height, v.frame_count) == (1080, 1920, 50)
+    assert (out / "episodes" / "ep001.en.srt").exists()
+    master_pl = m3u8.load(str(out / "encoded" / "ep002" / "cmaf" / "master.m3u8"))
+    assert len(master_pl.playlists) == 4
+    report = json.loads((out / "report.json").read_text())
+    assert report["stages"] == {"analyse": "done", "reframe": "done", "burn": "done", "split": "done", "encode": "done"}
+    # a second run resumes: nothing is redone
+    res = run_cli(*args)
+    assert res.exit_code == 0, res.output
+    assert [line.split()[1] for line in res.stdout.splitlines()[1:5]] == ["skipped"] * 4
+
+
+def test_run_refuses_a_missing_subtitle_file(tmp_path: Path, clip: Path) -> None:
+    res = run_cli("run", str(clip), "--subs", str(tmp_path / "none.zh.srt"), "-o", str(tmp_path / "o"))
+    assert res.exit_code == EXIT_INPUT and "no such file" in res.stderr
+    assert not (tmp_path / "o").exists()
