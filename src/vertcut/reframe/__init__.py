@@ -110,6 +110,7 @@ def reframe(
     rate = v.frame_rate
     total = v.frame_count
     camera: CameraPath | None = None
+    piped: tuple[int, int] | None = None
     if crop:
         if v.rotation:
             raise InvalidMediaError("rotated landscape sources are not supported for cropping yet", path=src)
@@ -124,7 +125,11 @@ def reframe(
             camera = plan_camera(analysis, cw, ch, mode=mode)
         if path_out is not None:
             camera.write(Path(path_out))
-        frames = _cropped(src, v.width, v.height, camera, ow, oh)
+        if any(s.mode == "pad" for s in camera.shots):
+            frames = _cropped(src, v.width, v.height, camera, ow, oh)
+        else:  # crops only: pipe them at crop size and let ffmpeg scale
+            frames = _cropped(src, v.width, v.height, camera, cw, ch)
+            piped = (cw, ch)
     else:
         frames = _fitted(src, v.width, v.height, v.rotation, ow, oh, target, portrait_source)
     rep.start(total, "frames")
@@ -132,6 +137,7 @@ def reframe(
         frames,
         out,
         size=(ow, oh),
+        piped_size=piped,
         rate=rate,
         info=info,
         ffmpeg=ff,

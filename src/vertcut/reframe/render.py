@@ -33,11 +33,13 @@ Planes = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint
 DEFAULT_ENCODER = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
 
 
-def _split_planes(arr: npt.NDArray[np.uint8], w: int, h: int) -> Planes:
-    y = arr[:h]
-    u = arr[h : h + h // 4].reshape(h // 2, w // 2)
-    v = arr[h + h // 4 : h + h // 2].reshape(h // 2, w // 2)
-    return y, u, v
+def _planes(frame: Any) -> Planes:
+    """Zero-copy views of a yuv420p frame's planes (valid while the frame lives)."""
+    views = []
+    for p in frame.planes[:3]:
+        arr = np.frombuffer(p, dtype=np.uint8).reshape(p.height, p.line_size)[:, : p.width]
+        views.append(arr)
+    return views[0], views[1], views[2]
 
 
 def iter_yuv(path: Path, width: int, height: int) -> Iterator[Planes]:
@@ -55,7 +57,7 @@ def iter_yuv(path: Path, width: int, height: int) -> Iterator[Planes]:
                         return
                     if frame.format.name != "yuv420p" or frame.width != width or frame.height != height:
                         frame = frame.reformat(width=width, height=height, format="yuv420p")
-                    q.put(frame.to_ndarray())
+                    q.put(frame)
             q.put(None)
         except Exception as exc:
             q.put(exc)
@@ -69,7 +71,7 @@ def iter_yuv(path: Path, width: int, height: int) -> Iterator[Planes]:
                 return
             if isinstance(item, Exception):
                 raise InvalidMediaError(f"decoding failed: {item}", path=path) from item
-            yield _split_planes(item, width, height)
+            yield _planes(item)
     finally:
         stop.set()
         while t.is_alive():
@@ -90,18 +92,26 @@ def encode_planes(
     total: int,
     encoder_args: list[str] | None = None,
     on_frame: Callable[[int], None] | None = None,
+    piped_size: tuple[int, int] | None = None,
 ) -> int:
-    """Pipe planes into an ffmpeg encoder (with the source's audio); returns frames written."""
+    """Pipe planes into an ffmpeg encoder (with the source's audio); returns frames written.
+
+    ``piped_size``: the planes arrive at this size and ffmpeg scales them to
+    ``size`` (a crop is a third of the bytes of the upscaled frame, and the
+    scaling runs threaded inside ffmpeg, beside the encoder).
+    """
     ow, oh = size
+    pw, ph = piped_size or size
     args = [
-        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{ow}x{oh}", "-r", f"{rate.numerator}/{rate.denominator}",
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{pw}x{ph}", "-r", f"{rate.numerator}/{rate.denominator}",
         "-i", "pipe:0",
     ]  # fmt: skip
     if info.audio:
         args += ["-i", info.path, "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "192k", "-ar", "48000"]
     else:
         args += ["-map", "0:v:0"]
-    args += ["-vf", "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"]
+    scale = f"scale={ow}:{oh}," if (pw, ph) != (ow, oh) else ""
+    args += ["-vf", f"{scale}setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"]
     args += list(encoder_args or DEFAULT_ENCODER)
     args += ["-shortest", "-movflags", "+faststart"]
     duration = Fraction(total) / rate
