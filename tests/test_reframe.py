@@ -178,3 +178,18 @@ def test_bad_inputs(tmp_path: Path) -> None:
     assert r.frames == 25 and r.path is not None and {s.mode for s in r.path.shots} <= {"center", "saliency"}
     res = run_cli("reframe", str(black), "-o", str(tmp_path / "x.mp4"), "--aspect", "wide")
     assert res.exit_code == 2
+
+
+def test_non_square_pixels_are_corrected(tmp_path: Path, clip: Path) -> None:
+    """A 4:3-SAR (anamorphic) source: the crop is 9:16 as displayed, the output has square pixels."""
+    ana = tmp_path / "ana.mp4"
+    FFmpeg().run(
+        ["-i", str(clip), "-vf", "scale=240:180,setsar=4/3", "-c:v", "libx264", "-preset", "ultrafast", str(ana)]
+    )
+    assert probe(ana).video[0].sar == Fraction(4, 3)
+    r = reframe(ana, tmp_path / "o.mp4", mode="center", size=(180, 320))
+    assert r.path is not None
+    # 9:16 of the displayed 320x180 picture is 101 display px = 76 stored px
+    assert r.path.crop_width * Fraction(4, 3) / 180 == pytest.approx(9 / 16, abs=0.02)
+    v = probe(tmp_path / "o.mp4").video[0]
+    assert (v.width, v.height, v.sar, v.frame_count) == (180, 320, 1, 50)
