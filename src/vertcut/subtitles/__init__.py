@@ -13,7 +13,7 @@ __all__ = [
     "write_srt",
 ]
 
-from .burn import BurnResult, Finding, burn, lint, repair_timing, write_ass
+from .burn import BurnResult, Finding, ass_events, burn, lint, repair_timing, write_ass
 from .style import SafeArea, ScriptLimits, SubtitleStyle
 
 __all__ += [
@@ -22,6 +22,7 @@ __all__ += [
     "SafeArea",
     "ScriptLimits",
     "SubtitleStyle",
+    "ass_events",
     "burn",
     "lint",
     "repair_timing",

@@ -6,7 +6,9 @@ the output height). vertcut breaks the lines itself, converts the preset's
 visible glyph height into libass's ``Fontsize`` with the font's metrics,
 writes an ASS file (``WrapStyle: 2`` so libass never re-wraps, ``Encoding:
 -1`` for Arabic, ``BorderStyle: 4`` for one box per event) and burns it with
-ffmpeg's ``ass`` filter using the fonts installed with vertcut.
+the fonts installed with vertcut: libass draws each on-screen state once and
+ffmpeg's ``overlay`` composites it (:mod:`vertcut.subtitles.sprites`), or, for
+pictures that path does not cover, ffmpeg's ``ass`` filter draws every frame.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 from ..errors import SubtitleError
 from ..ffmpeg import FFmpeg, escape_filter_path, require_filter
@@ -27,10 +30,21 @@ from ..progress import ProgressSink, Reporter
 from ..timebase import parse_time
 from .fonts import FontInfo, advance, font_for, missing_glyphs
 from .layout import NO_END, NO_START, break_lines, display_len, word_boundaries
+from .sprites import Event, render_sprites, sprite_pixel_formats
 from .style import SafeArea, SubtitleStyle
 from .track import Cue, SubtitleTrack, load_subtitles, srt_time
 
-__all__ = ["BurnResult", "Finding", "ass_fontsize", "burn", "lint", "repair_timing", "split_long_cues", "write_ass"]
+__all__ = [
+    "BurnResult",
+    "Finding",
+    "ass_events",
+    "ass_fontsize",
+    "burn",
+    "lint",
+    "repair_timing",
+    "split_long_cues",
+    "write_ass",
+]
 
 REF_W, REF_H = 1080, 1920
 
@@ -427,6 +441,17 @@ def write_ass(
     track: SubtitleTrack, style: SubtitleStyle, lang: str, size: tuple[int, int], safe: SafeArea | None = None
 ) -> tuple[str, float, FontInfo]:
     """The ASS document for ``track`` on a ``size`` frame; returns (text, Fontsize, font)."""
+    header, events, fontsize, font = ass_events(track, style, lang, size, safe)
+    doc = [header.rstrip("\n")]
+    doc += [f"Dialogue: 0,{_ass_time(e.start)},{_ass_time(e.end)},S,,0,0,0,,{e.text}" for e in events]
+    return "\n".join(doc) + "\n", fontsize, font
+
+
+def ass_events(
+    track: SubtitleTrack, style: SubtitleStyle, lang: str, size: tuple[int, int], safe: SafeArea | None = None
+) -> tuple[str, list[Event], float, FontInfo]:
+    """The ASS header (script info, the one style, the events' format line) and the laid-out events with
+    their exact times; returns (header, events, Fontsize, font)."""
     out_w, out_h = size
     k = out_h / REF_H
     font, fontsize, margins = _geometry(style, lang, size, safe)
@@ -460,10 +485,25 @@ def write_ass(
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
-    for c, ls in zip(track.cues, lines, strict=True):
-        text = "\\N".join(re.sub(r"[{}\\]", "", ln) for ln in ls)
-        doc.append(f"Dialogue: 0,{_ass_time(c.start)},{_ass_time(c.end)},S,,0,0,0,,{text}")
-    return "\n".join(doc) + "\n", fontsize, font
+    events = [
+        Event(c.start, c.end, "\\N".join(re.sub(r"[{}\\]", "", ln) for ln in ls))
+        for c, ls in zip(track.cues, lines, strict=True)
+    ]
+    return "\n".join(doc) + "\n", events, fontsize, font
+
+
+def _text_rows(
+    events: list[Event], style: SubtitleStyle, lang: str, size: tuple[int, int], safe: SafeArea | None, fontsize: float
+) -> tuple[int, int]:
+    """Rows safely around all text of ``events``: they are bottom-aligned, so the text ends at the bottom
+    margin and rises by its lines (libass lines are about ``Fontsize`` tall), plus the border; half a line
+    to spare on each side."""
+    h = size[1]
+    _, _, (_, bottom) = _geometry(style, lang, size, safe)
+    lines = max((e.text.count("\\N") + 1 for e in events), default=1)
+    border = (style.box_padding_px if style.border == "box" else style.outline_px + style.shadow_px) * h / REF_H
+    line = fontsize * 1.25
+    return max(0, int(h - bottom - (lines + 0.5) * line - 2 * border)), min(h, int(h - bottom + line / 2 + 2 * border))
 
 
 def burn(
@@ -477,8 +517,13 @@ def burn(
     ffmpeg: FFmpeg | None = None,
     sink: ProgressSink | None = None,
     encoder_args: list[str] | None = None,
+    method: Literal["auto", "sprites", "ass"] = "auto",
 ) -> BurnResult:
     """Burn ``subs`` into ``src_video`` (written atomically to ``out``).
+
+    ``method``: ``sprites`` draws each on-screen state once and composites it with ``overlay``
+    (:mod:`vertcut.subtitles.sprites`); ``ass`` runs ffmpeg's ``ass`` filter on every frame; ``auto``
+    takes ``sprites`` for 8-bit Y'CbCr pictures with square pixels and no rotation, else ``ass``.
 
     Raises:
         SubtitleError: unreadable subtitles, or text the font cannot show (names the characters).
@@ -520,17 +565,34 @@ def burn(
     findings = split_findings + [replace(f, cue=origin[f.cue - 1]) for f in findings]
     for f in findings:
         rep.warning(f"cue {f.cue} at {srt_time(f.start)}: {f.message}")
-    text, fontsize, font = write_ass(repaired, style, lang, (w, h), safe)
+    header, events, fontsize, font = ass_events(repaired, style, lang, (w, h), safe)
+    text, _, _ = write_ass(repaired, style, lang, (w, h), safe)
+    enc = encoder_args or ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
     with tempfile.TemporaryDirectory(prefix="vertcut-subs-") as tmp:
-        ass = Path(tmp) / "subs.ass"
-        ass.write_text(text, encoding="utf-8")
         fonts = Path(tmp) / "fonts"
         fonts.mkdir()
         (fonts / font.path.name).symlink_to(font.path)
-        vf = f"ass=filename={escape_filter_path(ass)}:fontsdir={escape_filter_path(fonts)}"
-        args = ["-i", str(src_video), "-map", "0:v:0", "-map", "0:a?", "-vf", vf]
-        args += encoder_args or ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
-        args += ["-c:a", "copy", "-movflags", "+faststart"]
+        args = ["-i", str(src_video)]
+        fmt = v.pix_fmt or "unknown"
+        if method == "auto":
+            plain = v.rotation == 0 and v.sar == 1 and w % 2 == 0 and h % 2 == 0
+            method = "sprites" if fmt in sprite_pixel_formats and plain else "ass"
+        if method == "sprites":
+            # each on-screen state drawn once by libass, composited by overlay (see vertcut.subtitles.sprites)
+            rows = _text_rows(events, style, lang, (w, h), safe, fontsize)
+            sprites = render_sprites(header, events, (w, h), v.time_base, fonts, Path(tmp) / "sprites.nut",
+                                     rows=rows, pix_fmt=fmt, color=v.color, until=v.duration, ffmpeg=ff)  # fmt: skip
+            if sprites is None:
+                args += ["-map", "0:v:0"]
+            else:
+                graph = sprites.filtergraph("0:v:0", "1:v:0", "vsub", fmt, v.color)
+                args += ["-i", str(sprites.path), "-filter_complex", graph, "-map", "[vsub]"]
+        else:  # the ass filter on every frame (pictures the sprite blend does not cover)
+            ass = Path(tmp) / "subs.ass"
+            ass.write_text(text, encoding="utf-8")
+            vf = f"ass=filename={escape_filter_path(ass)}:fontsdir={escape_filter_path(fonts)}"
+            args += ["-map", "0:v:0", "-vf", vf]
+        args += ["-map", "0:a?", *enc, "-c:a", "copy", "-movflags", "+faststart"]
         with atomic_path(out) as tmp_out:
             ff.run([*args, str(tmp_out)], stage="subtitles", duration=v.duration)
     rep.end(f"{len(track.cues)} cues, {font.family} {fontsize:g}")

@@ -65,7 +65,40 @@ def _load(path: Path, index: int) -> Any:
     return TTFont(str(path), fontNumber=index, lazy=True)
 
 
-def _info(family: str, path: Path, index: int) -> FontInfo:
+# bump when what _read_tables stores changes
+_TABLES_VERSION = 1
+
+
+@functools.cache
+def _tables(path: Path, index: int) -> dict[str, Any]:
+    """The metrics vertcut needs from face ``index`` of ``path``: units per em, the libass height, the
+    reference glyph's ink height, and every mapped code point's advance. Reading them with fontTools takes
+    half a second for the CJK collection, so they are cached on disk, keyed by the file's size and mtime."""
+    import hashlib
+    import json
+
+    from ..fsutil import atomic_path, cache_root
+
+    st = path.stat()
+    key = hashlib.sha256(f"{_TABLES_VERSION}|{path}|{index}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:32]
+    cached = cache_root() / "fonts" / f"{key}.json"
+    try:
+        data: dict[str, Any] = json.loads(cached.read_text())
+        data["advances"] = {int(k): v for k, v in data["advances"].items()}
+        return data
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    data = _read_tables(path, index)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cached) as tmp:
+            tmp.write_text(json.dumps(data))
+    except OSError:
+        pass  # a read-only cache only costs time
+    return data
+
+
+def _read_tables(path: Path, index: int) -> dict[str, Any]:
     from fontTools.pens.boundsPen import BoundsPen
 
     font = _load(path, index)
@@ -75,11 +108,23 @@ def _info(family: str, path: Path, index: int) -> FontInfo:
     ref = "田" if ord("田") in cmap else "H"
     pen = BoundsPen(glyphs)
     glyphs[cmap[ord(ref)]].draw(pen)
-    bounds = pen.bounds or (0, 0, 0, font["head"].unitsPerEm)
+    upem = int(font["head"].unitsPerEm)
+    bounds = pen.bounds or (0, 0, 0, upem)
     height = int(bounds[3] - bounds[1])
     if ref == "H":
         height = int(height / 0.73 * 0.842)  # scale the cap height to a CJK-ideograph-equivalent em
-    return FontInfo(family, path, index, int(font["head"].unitsPerEm), int(os2.usWinAscent + os2.usWinDescent), height)
+    hmtx = font["hmtx"]
+    return {
+        "units_per_em": upem,
+        "win_height": int(os2.usWinAscent + os2.usWinDescent),
+        "ideograph_height": height,
+        "advances": {cp: hmtx[g][0] / upem for cp, g in cmap.items()},
+    }
+
+
+def _info(family: str, path: Path, index: int) -> FontInfo:
+    t = _tables(path, index)
+    return FontInfo(family, path, index, t["units_per_em"], t["win_height"], t["ideograph_height"])
 
 
 FAMILIES = (
@@ -129,23 +174,15 @@ def font_for(lang: str, family: str | None = None) -> FontInfo:
     return font_named(family or default_family(lang))
 
 
-@functools.cache
-def _cmap(font: FontInfo) -> dict[int, str]:
-    cmap: dict[int, str] = _load(font.path, font.index).getBestCmap()
-    return cmap
-
-
-@functools.cache
 def _advances(font: FontInfo) -> dict[int, float]:
     """Advance width in ems of every mapped code point."""
-    hmtx = _load(font.path, font.index)["hmtx"]
-    upem = font.units_per_em
-    return {cp: hmtx[g][0] / upem for cp, g in _cmap(font).items()}
+    advances: dict[int, float] = _tables(font.path, font.index)["advances"]
+    return advances
 
 
 def missing_glyphs(text: str, font: FontInfo) -> list[str]:
     """Characters of ``text`` the font has no glyph for (spaces and controls ignored)."""
-    cmap = _cmap(font)
+    cmap = _advances(font)
     seen: list[str] = []
     for ch in text:
         if ch.isspace() or ord(ch) < 0x20 or ch in "\u200b\u200c\u200d\u200e\u200f\ufeff":
