@@ -67,7 +67,7 @@ class SpriteTrack:
     """The rendered states: a NUT file of FFV1 ``yuva420p`` frames, one per state, in the picture's time base."""
 
     path: Path
-    box: tuple[int, int, int, int]  # x, y, w, h of the band that ever holds text (even-aligned)
+    box: tuple[int, int, int, int]  # x, y, w, h in the picture of the band that ever holds text (even-aligned)
     states: int
 
     def filtergraph(
@@ -76,10 +76,10 @@ class SpriteTrack:
         """The filter chain compositing ``[sprites]`` over ``[main]`` (a ``pix_fmt`` picture with ``color``
         properties) into ``[out]``. The sprites are tagged straight-alpha and with the picture's colour
         properties, or ffmpeg would insert per-frame conversions in front of ``overlay``."""
-        x, y, w, h = self.box
+        x, y, _, _ = self.box
         fmt = _OVERLAY_FORMAT.get(pix_fmt, "yuv420")
         return (
-            f"[{sprites}]{_setparams(color, alpha_mode='straight')}crop={w}:{h}:{x}:{y}[vcsub];"
+            f"[{sprites}]{_setparams(color, alpha_mode='straight')}null[vcsub];"
             f"[{main}][vcsub]overlay=x={x}:y={y}:eval=init:alpha=straight:format={fmt}[{out}]"
         )
 
