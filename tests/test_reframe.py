@@ -131,6 +131,21 @@ def test_centre_crop_keeps_every_frame_in_order(tmp_path: Path, clip: Path) -> N
     assert probe(out).audio  # the source's audio is carried over
 
 
+def test_audio_longer_than_video_is_cut_at_the_last_frame(tmp_path: Path) -> None:
+    video = make_clip(tmp_path / "v.mp4", frames=30, size=(320, 180), audio=False)
+    src = tmp_path / "long_audio.mkv"  # 1.2 s of picture, 3 s of sound
+    FFmpeg().run(["-i", str(video), "-f", "lavfi", "-i", "sine=d=3:sample_rate=48000", "-map", "0:v", "-map", "1:a",
+                  "-c:v", "copy", "-c:a", "flac", str(src)])  # fmt: skip
+    out = tmp_path / "o.mp4"
+    reframe(src, out, mode="center", size=(180, 320))
+    with av.open(str(out)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    with av.open(str(out)) as c:
+        samples = sum(f.samples for f in c.decode(audio=0))
+    assert frames == 30
+    assert abs(samples - 48000 * 30 // 25) < 1024  # within one AAC frame of the picture's 1.2 s
+
+
 def test_portrait_source_is_not_cropped(tmp_path: Path) -> None:
     src = make_clip(tmp_path / "p.mp4", frames=10, size=(180, 320), audio=False)
     r = reframe(src, tmp_path / "o.mp4", size=(360, 640))
