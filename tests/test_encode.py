@@ -292,7 +292,19 @@ def test_audio_less_ladder_when_the_preset_says_so(tmp_path: Path) -> None:
     assert any("audio-less" in w for w in report.warnings)
 
 
-def test_hevc_ladder_is_hvc1_fmp4_only(tmp_path: Path) -> None:
+def test_decoder_config_is_read_from_the_init_segment(encoded: tuple[Path, dict[str, object]]) -> None:
+    from vertcut.encode import _mp4_decoder_config
+
+    out, _ = encoded
+    init = (out / "cmaf" / "init-stream0.m4s").read_bytes()
+    with av.open(str(out / "mp4" / "hi.mp4")) as c:  # the same encode, muxed as one file
+        extradata = bytes(c.streams.video[0].codec_context.extradata or b"")
+    assert extradata[:1] == b"\x01" and _mp4_decoder_config(init) == extradata
+    assert _mp4_decoder_config(init[:-3]) is None  # a truncated box is not misread
+    assert _mp4_decoder_config(b"not an mp4 file") is None
+
+
+def test_hevc_ladder_is_hvc1_fmp4_only(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     src = make_clip(tmp_path / "ep.mp4", frames=25, size=(180, 320))
     lad = tmp_path / "h.toml"
     lad.write_text(
@@ -305,6 +317,7 @@ def test_hevc_ladder_is_hvc1_fmp4_only(tmp_path: Path) -> None:
     assert re.fullmatch(r"hvc1\.1\.6\.L\d+(\.[0-9A-F]{2})*,mp4a\.40\.2", master.playlists[0].stream_info.codecs)
     init = next((tmp_path / "o" / "cmaf").glob("init-stream0*"))
     assert b"hvc1" in init.read_bytes() and b"hev1" not in init.read_bytes()
+    assert "Could not find codec parameters" not in capfd.readouterr().err  # init segments are not opened by libav
 
 
 def test_hevc_codec_string_from_hvcc() -> None:

@@ -10,8 +10,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import run_cli
 from mediagen import make_clip
 
+from vertcut.errors import EXIT_INPUT
+from vertcut.ffmpeg import FFmpeg
 from vertcut.presets import load_preset
 from vertcut.subtitles import ass_events, burn, load_subtitles
 from vertcut.subtitles.fonts import font_for
@@ -69,7 +72,7 @@ def test_sprites_match_the_ass_filter(tmp_path: Path, vertical: Path) -> None:
     # the same frames carry text (timing repair has moved the cue ends; both ways get the repaired times)
     assert shown["sprites"] == shown["ass"]
     assert shown["sprites"][0] == 5 and 34 in shown["sprites"] and 33 not in shown["sprites"]
-    # layer-by-layer blending (ass) and one premultiplied blend (sprites) differ only by rounding
+    # layer-by-layer blending (ass) and one straight-alpha blend (sprites) differ only by rounding
     assert worst[0] <= 3 and max(worst[1:]) <= 12, worst
     # frames without a cue are untouched, bit for bit (checked above: they are not in `shown`)
 
@@ -144,3 +147,21 @@ def test_nothing_to_draw_gives_no_sprites(tmp_path: Path) -> None:
         assert render_sprites(header, [], (360, 640), Fraction(1, 25), Path(fonts), tmp_path / "x.nut") is None
         blank = [Event(Fraction(0), Fraction(1), " ")]
         assert render_sprites(header, blank, (360, 640), Fraction(1, 25), Path(fonts), tmp_path / "y.nut") is None
+
+
+def test_cli_method_choice(tmp_path: Path, vertical: Path) -> None:
+    srt = tmp_path / "c.srt"
+    srt.write_text(CUES, encoding="utf-8")
+    for method, used in (("auto", "sprites"), ("ass", "ass")):
+        res = run_cli(
+            "subs", "burn", str(vertical), str(srt), "-o", str(tmp_path / f"{method}.mp4"), "--method", method
+        )
+        assert res.exit_code == 0 and res.stdout.strip().endswith(f", {used})"), res.output
+    deep = tmp_path / "v10.mkv"  # 10-bit: auto takes the ass filter, a forced sprites is refused
+    FFmpeg().run(["-i", str(vertical), "-c:v", "ffv1", "-pix_fmt", "yuv420p10le", str(deep)])
+    res = run_cli("subs", "burn", str(deep), str(srt), "-o", str(tmp_path / "d.mkv"), "--method", "sprites")
+    assert res.exit_code == EXIT_INPUT and "v10.mkv: sprite burn-in needs an 8-bit" in res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "d.mkv").exists()
+    res = run_cli("subs", "burn", str(deep), str(srt), "-o", str(tmp_path / "d.mkv"))
+    assert res.exit_code == 0 and res.stdout.strip().endswith(", ass)")

@@ -196,9 +196,10 @@ def _video_args(lad: LadderPreset, i: int, rung: Rung, seg: int) -> list[str]:
 
 def _codec_string(path: Path, codec: str) -> str:
     """RFC 6381 codec string from the stream's real parameters (avcC / hvcC / av1C)."""
-    with av.open(str(path)) as c:
-        s = c.streams.video[0]
-        extra = bytes(s.codec_context.extradata or b"")
+    extra = _mp4_decoder_config(path.read_bytes()) if path.suffix in (".mp4", ".m4s") else None
+    if extra is None:  # not an ISO-BMFF file, or a config box we do not know: ask libav
+        with av.open(str(path)) as c:
+            extra = bytes(c.streams.video[0].codec_context.extradata or b"")
     if codec == "h264" and len(extra) >= 4 and extra[0] == 1:
         return f"avc1.{extra[1]:02X}{extra[2]:02X}{extra[3]:02X}"
     if codec == "hevc" and len(extra) >= 13 and extra[0] == 1:
@@ -209,6 +210,44 @@ def _codec_string(path: Path, codec: str) -> str:
         depth = (12 if extra[2] & 0x20 else 10) if extra[2] & 0x40 else 8
         return f"av01.{profile}.{level:02d}{tier}.{depth:02d}"
     raise InputError(f"cannot read the {codec} decoder configuration for the CODECS attribute", path=path)
+
+
+_MP4_CONTAINERS = {b"moov": 0, b"trak": 0, b"mdia": 0, b"minf": 0, b"stbl": 0, b"stsd": 8}
+_MP4_SAMPLE_ENTRIES = {b"avc1", b"avc3", b"hvc1", b"hev1", b"av01"}
+_MP4_CONFIGS = {b"avcC", b"hvcC", b"av1C"}
+
+
+def _mp4_decoder_config(data: bytes) -> bytes | None:
+    """The payload of the first avcC / hvcC / av1C box in an ISO-BMFF file (an fMP4 init segment).
+
+    Read from the boxes directly: an init segment holds no samples, and opening it with libav
+    only to read the extradata makes libav warn on stderr that it found no frame.
+    """
+
+    def walk(start: int, end: int) -> bytes | None:
+        pos = start
+        while pos + 8 <= end:
+            size, kind = int.from_bytes(data[pos : pos + 4], "big"), data[pos + 4 : pos + 8]
+            head = 8
+            if size == 1 and pos + 16 <= end:
+                size, head = int.from_bytes(data[pos + 8 : pos + 16], "big"), 16
+            elif size == 0:
+                size = end - pos
+            if size < head or pos + size > end:
+                return None
+            body = pos + head
+            if kind in _MP4_CONFIGS:
+                return data[body : pos + size]
+            if kind in _MP4_CONTAINERS or kind in _MP4_SAMPLE_ENTRIES:
+                # stsd: version/flags + entry count; a visual sample entry: 78 bytes of fixed fields
+                skip = 78 if kind in _MP4_SAMPLE_ENTRIES else _MP4_CONTAINERS[kind]
+                found = walk(body + skip, pos + size)
+                if found is not None:
+                    return found
+            pos += size
+        return None
+
+    return walk(0, len(data))
 
 
 def hevc_codec_string(hvcc: bytes) -> str:

@@ -21,7 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from ..errors import SubtitleError
+from ..errors import InvalidMediaError, SubtitleError
 from ..ffmpeg import FFmpeg, escape_filter_path, require_filter
 from ..fsutil import atomic_path
 from ..media.probe import probe
@@ -82,6 +82,7 @@ class BurnResult:
     ass: str
     findings: list[Finding]
     fontsize: float
+    method: str = "ass"  # how the text was composited: "sprites" or "ass"
 
 
 def _style(preset: str | SubtitleStyle) -> SubtitleStyle:
@@ -536,6 +537,18 @@ def burn(
     style = _style(preset)
     info = probe(src_video)
     v = info.require_video()
+    w, h = v.display_size
+    fmt = v.pix_fmt or "unknown"
+    sprites_fit = fmt in sprite_pixel_formats and v.rotation == 0 and v.sar == 1 and w % 2 == 0 and h % 2 == 0
+    if method == "auto":
+        method = "sprites" if sprites_fit else "ass"
+    elif method == "sprites" and not sprites_fit:
+        raise InvalidMediaError(
+            "sprite burn-in needs an 8-bit 4:2:0/4:2:2/4:4:4 picture with square pixels, "
+            f"no rotation and an even size (this one: {fmt}, {w}x{h}, SAR {v.sar}, rotation {v.rotation}); "
+            "use method 'ass'",
+            path=src_video,
+        )
     track = subs if isinstance(subs, SubtitleTrack) else load_subtitles(subs)
     if lang is None:
         from ..jobs.job import subtitle_language
@@ -552,7 +565,6 @@ def burn(
         )
         more = f" (and {len(tofu) - 5} more cues)" if len(tofu) > 5 else ""
         raise SubtitleError(f"{font.family} has no glyph for {detail}{more}", path=track.path, line=c.line or None)
-    w, h = v.display_size
     safe = load_preset("safearea", safe_area) if safe_area else None
     shown, split_findings = split_long_cues(track, style, lang, v.frame_rate, (w, h), safe)
     repaired, findings = repair_timing(shown, style, lang, v.frame_rate)
@@ -573,10 +585,6 @@ def burn(
         fonts.mkdir()
         (fonts / font.path.name).symlink_to(font.path)
         args = ["-i", str(src_video)]
-        fmt = v.pix_fmt or "unknown"
-        if method == "auto":
-            plain = v.rotation == 0 and v.sar == 1 and w % 2 == 0 and h % 2 == 0
-            method = "sprites" if fmt in sprite_pixel_formats and plain else "ass"
         if method == "sprites":
             # each on-screen state drawn once by libass, composited by overlay (see vertcut.subtitles.sprites)
             rows = _text_rows(events, style, lang, (w, h), safe, fontsize)
@@ -596,4 +604,4 @@ def burn(
         with atomic_path(out) as tmp_out:
             ff.run([*args, str(tmp_out)], stage="subtitles", duration=v.duration)
     rep.end(f"{len(track.cues)} cues, {font.family} {fontsize:g}")
-    return BurnResult(out, text, findings, fontsize)
+    return BurnResult(out, text, findings, fontsize, method)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -42,6 +43,14 @@ def command() -> None:
     show_default=True,
     help="Subtitle stream when SUBS is an MKV/MP4.",
 )
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "sprites", "ass"]),
+    default="auto",
+    show_default=True,
+    help="sprites: libass draws each on-screen state once, overlay composites it (fast); "
+    "ass: ffmpeg's ass filter on every frame; auto: sprites where the picture allows.",
+)
 def burn_cmd(
     src: Path,
     subs: Path,
@@ -51,14 +60,18 @@ def burn_cmd(
     safe_area: str | None,
     encoding: str | None,
     stream: int,
+    method: Literal["auto", "sprites", "ass"],
 ) -> None:
     """Burn SUBS into the (vertical) video SRC."""
     st = get_state()
     track = load_subtitles(subs, encoding=encoding, language=lang or subtitle_language(subs), stream=stream)
-    result = burn(src, track, out, preset=preset, lang=lang, safe_area=safe_area, ffmpeg=st.ffmpeg(), sink=st.sink)
+    result = burn(src, track, out, preset=preset, lang=lang, safe_area=safe_area, ffmpeg=st.ffmpeg(), sink=st.sink,
+                  method=method)  # fmt: skip
     if not st.dry_run:
         shown = sum(1 for ln in result.ass.splitlines() if ln.startswith("Dialogue:"))
-        click.echo(f"{out}: {len(track.cues)} cues burned as {shown} ({preset}, Fontsize {result.fontsize:g})")
+        click.echo(
+            f"{out}: {len(track.cues)} cues burned as {shown} ({preset}, Fontsize {result.fontsize:g}, {result.method})"
+        )
 
 
 @command.command("lint")
