@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -443,9 +444,14 @@ def write_ass(
 ) -> tuple[str, float, FontInfo]:
     """The ASS document for ``track`` on a ``size`` frame; returns (text, Fontsize, font)."""
     header, events, fontsize, font = ass_events(track, style, lang, size, safe)
+    return ass_document(header, events), fontsize, font
+
+
+def ass_document(header: str, events: Sequence[Event]) -> str:
+    """The ASS document of :func:`ass_events`' header and events."""
     doc = [header.rstrip("\n")]
     doc += [f"Dialogue: 0,{_ass_time(e.start)},{_ass_time(e.end)},S,,0,0,0,,{e.text}" for e in events]
-    return "\n".join(doc) + "\n", fontsize, font
+    return "\n".join(doc) + "\n"
 
 
 def ass_events(
@@ -578,7 +584,7 @@ def burn(
     for f in findings:
         rep.warning(f"cue {f.cue} at {srt_time(f.start)}: {f.message}")
     header, events, fontsize, font = ass_events(repaired, style, lang, (w, h), safe)
-    text, _, _ = write_ass(repaired, style, lang, (w, h), safe)
+    text = ass_document(header, events)
     enc = encoder_args or ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
     with tempfile.TemporaryDirectory(prefix="vertcut-subs-") as tmp:
         fonts = Path(tmp) / "fonts"
