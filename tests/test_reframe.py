@@ -208,3 +208,43 @@ def test_non_square_pixels_are_corrected(tmp_path: Path, clip: Path) -> None:
     assert r.path.crop_width * Fraction(4, 3) / 180 == pytest.approx(9 / 16, abs=0.02)
     v = probe(tmp_path / "o.mp4").video[0]
     assert (v.width, v.height, v.sar, v.frame_count) == (180, 320, 1, 50)
+
+
+SUBS = "1\n00:00:00,200 --> 00:00:00,900\n你终于肯回来见我了。\n\n2\n00:00:01,000 --> 00:00:01,800\n别问了。\n"
+LOSSLESS = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p"]
+
+
+def test_burning_while_reframing_equals_reframe_then_burn(tmp_path: Path, clip: Path) -> None:
+    from vertcut.subtitles import BurnOptions, burn
+
+    srt = tmp_path / "s.zh.srt"
+    srt.write_text(SUBS, encoding="utf-8")
+    fused = reframe(clip, tmp_path / "fused.mp4", mode="center", size=(360, 640), encoder_args=LOSSLESS,
+                    burn=BurnOptions(srt, "elder-large"))  # fmt: skip
+    assert fused.subtitles is not None and fused.subtitles.method == "sprites"
+    reframe(clip, tmp_path / "plain.mp4", mode="center", size=(360, 640), encoder_args=LOSSLESS)
+    burn(tmp_path / "plain.mp4", srt, tmp_path / "two.mp4", preset="elder-large", encoder_args=LOSSLESS)
+    texted = []
+    with av.open(str(tmp_path / "fused.mp4")) as a, av.open(str(tmp_path / "two.mp4")) as b, \
+            av.open(str(tmp_path / "plain.mp4")) as p:  # fmt: skip
+        for i, (fa, fb, fp) in enumerate(zip(a.decode(video=0), b.decode(video=0), p.decode(video=0), strict=True)):
+            ya, yb, yp = (f.to_ndarray(format="gray").astype(int) for f in (fa, fb, fp))
+            assert np.abs(ya - yb).max() <= 1, i  # the same sprites over the same picture
+            if np.abs(ya - yp).max() > 60:
+                texted.append(i)
+    assert len(texted) > 20 and texted[0] == 5 and 4 not in texted  # the first cue starts at 0.2 s = frame 5
+    assert probe(tmp_path / "fused.mp4").video[0].frame_count == 50
+
+
+def test_cli_reframe_with_subtitles(tmp_path: Path, clip: Path) -> None:
+    srt = tmp_path / "s.zh.srt"
+    srt.write_text(SUBS, encoding="utf-8")
+    out = tmp_path / "o.mp4"
+    res = run_cli("reframe", str(clip), "-o", str(out), "--mode", "center", "--size", "360x640", "--subs", str(srt),
+                  "--subs-preset", "elder-xl")  # fmt: skip
+    assert res.exit_code == 0 and "subtitles burned (sprites)" in res.stdout, res.output
+    bad = tmp_path / "bad.zh.srt"
+    bad.write_text("1\n00:00:01,000 --> 00:00:00,500\nbackwards\n", encoding="utf-8")
+    res = run_cli("reframe", str(clip), "-o", str(tmp_path / "b.mp4"), "--size", "360x640", "--subs", str(bad))
+    assert res.exit_code == EXIT_INPUT and "bad.zh.srt" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "b.mp4").exists()

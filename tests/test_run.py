@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import av
 import m3u8
 import pytest
 from conftest import run_cli
@@ -42,7 +43,12 @@ def test_run_all_stages_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     master_pl = m3u8.load(str(out / "encoded" / "ep002" / "cmaf" / "master.m3u8"))
     assert len(master_pl.playlists) == 4
     report = json.loads((out / "report.json").read_text())
-    assert report["stages"] == {"analyse": "done", "reframe": "done", "burn": "done", "split": "done", "encode": "done"}
+    burned = "done (in the reframe encode)"
+    assert report["stages"] == {"analyse": "done", "reframe": "done", "burn": burned, "split": "done", "encode": "done"}
+    # the Chinese cue (0.2-1.6 s) is burned in: white text in the subtitle band of frame 20, none at frame 2
+    with av.open(str(out / "episodes" / "ep001.mp4")) as c:
+        band = {i: f.to_ndarray(format="gray")[1320:1600] for i, f in enumerate(c.decode(video=0)) if i in (2, 20)}
+    assert (band[2] > 228).sum() < 10 and (band[20] > 228).sum() > 500
     # a second run resumes: nothing is redone
     res = run_cli(*args)
     assert res.exit_code == 0, res.output

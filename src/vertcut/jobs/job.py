@@ -5,7 +5,8 @@ Stages, each resumable (see :mod:`vertcut.jobs.ledger`):
 1. ``probe``    - preflight the master (PyAV): a readable, complete video.
 2. ``analyse``  - one decode pass: shot cuts, fades, faces, motion (cached).
 3. ``reframe``  - the 9:16 picture, following the subject of each shot.
-4. ``burn``     - subtitles in one language burned in with an accessibility preset.
+4. ``burn``     - subtitles in one language burned in with an accessibility preset,
+                  composited in the reframe's encode (one lossy generation fewer).
 5. ``split``    - episodes cut frame-exactly at the cliffhanger markers, with the
                   other subtitle languages re-timed per episode and a manifest.
 6. ``encode``   - per episode: ABR ladder, HLS/DASH/TS/MP4 packages, platform masters.
@@ -120,7 +121,7 @@ def run_job(
     dry = ff.dry_run
     with ledger.locked():
         if force:
-            for stage in ("reframe", "burn", "split", "encode"):
+            for stage in ("reframe", "split", "encode"):
                 ledger.forget(stage)
 
         # --- analyse (cached on disk by the analysis module itself) ---------------------
@@ -129,11 +130,20 @@ def run_job(
         analysis = analyse(spec.master, sink=collect)
         report.stages["analyse"] = "done"
 
-        # --- reframe ---------------------------------------------------------------------
+        # --- reframe (and burn: the subtitles are composited in the reframe's own encode) ------
         from ..reframe import reframe
 
         reframed = work / "reframed.mp4"
-        key = stage_key([spec.master], {"aspect": spec.aspect, "mode": spec.reframe_mode})
+        burn_src = spec.burn_subtitle()
+        burn = None
+        params: dict[str, object] = {"aspect": spec.aspect, "mode": spec.reframe_mode}
+        if burn_src is not None:
+            from ..subtitles import BurnOptions
+
+            lang = spec.burn_lang or subtitle_language(burn_src)
+            burn = BurnOptions(burn_src, spec.subtitle_preset, lang)
+            params |= {"burn": str(burn_src), "preset": spec.subtitle_preset, "lang": lang}
+        key = stage_key([spec.master, *([burn_src] if burn_src else [])], params)
         if not dry and ledger.is_done("reframe", key):
             report.stages["reframe"] = "skipped"
         else:
@@ -146,35 +156,19 @@ def run_job(
                 analysis=analysis,
                 ffmpeg=ff,
                 sink=collect,
+                burn=burn,
             )
             if not dry:
                 ledger.mark("reframe", key, [reframed])
             report.stages["reframe"] = "done"
+        if burn is not None:
+            report.stages["burn"] = f"{report.stages['reframe']} (in the reframe encode)"
 
         if dry and not reframed.exists():
             rep.info("dry run: the later stages need the reframed picture; rerun without --dry-run")
             return report
 
-        # --- burn ------------------------------------------------------------------------
         picture = reframed
-        burn_src = spec.burn_subtitle()
-        if burn_src is not None:
-            from ..subtitles import burn
-
-            burned = work / "burned.mp4"
-            lang = spec.burn_lang or subtitle_language(burn_src)
-            key = stage_key(
-                [reframed, burn_src] if reframed.exists() else [burn_src],
-                {"preset": spec.subtitle_preset, "lang": lang},
-            )
-            if not dry and ledger.is_done("burn", key):
-                report.stages["burn"] = "skipped"
-            else:
-                burn(reframed, burn_src, burned, preset=spec.subtitle_preset, lang=lang, ffmpeg=ff, sink=collect)
-                if not dry:
-                    ledger.mark("burn", key, [burned])
-                report.stages["burn"] = "done"
-            picture = burned
 
         # --- split -----------------------------------------------------------------------
         episodes_dir = out / "episodes"

@@ -13,20 +13,26 @@ corrected in the same resize.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
 from ..errors import InvalidMediaError
 from ..ffmpeg import FFmpeg
-from ..media.probe import probe
+from ..media.probe import ColorInfo, probe
 from ..progress import ProgressSink, Reporter
 from .plan import CameraPath, Mode, crop_size, plan_camera
 from .render import Planes, encode_planes, fit_over_blur, iter_yuv, resize_plane
+
+if TYPE_CHECKING:
+    from ..subtitles.burn import BurnOptions, BurnResult
+
+OUTPUT_COLOR = ColorInfo("bt709", "bt709", "bt709", "tv", 8)  # what encode_planes tags its output as
 
 __all__ = ["CameraPath", "ReframeResult", "output_size", "parse_aspect", "reframe"]
 
@@ -60,6 +66,7 @@ class ReframeResult:
     frames: int
     path: CameraPath | None
     strategy: str  # "crop" | "fit" (scale/blurred pad, no crop)
+    subtitles: BurnResult | None = None  # subtitles burned in the same encode, if asked
 
 
 def _rotate(planes: Planes, rotation: int) -> Planes:
@@ -84,12 +91,17 @@ def reframe(
     ffmpeg: FFmpeg | None = None,
     sink: ProgressSink | None = None,
     encoder_args: list[str] | None = None,
+    burn: BurnOptions | None = None,
 ) -> ReframeResult:
     """Reframe ``src`` into ``out`` (written atomically).
 
+    ``burn``: subtitles to burn onto the reframed picture in the same encode (placed in the output
+    frame; the cue times are the source's), which saves the separate encode of ``subtitles.burn``.
+
     Raises:
         InputError: unreadable source, no video, a picture too small to reframe,
-            or a crop path that does not fit the source.
+            or a crop path that does not fit the source; with ``burn``, unreadable
+            subtitles or text the font cannot show.
         FFmpegError: the encoder failed.
     """
     src, out = Path(src), Path(out)
@@ -132,19 +144,34 @@ def reframe(
             piped = (cw, ch)
     else:
         frames = _fitted(src, v.width, v.height, v.rotation, ow, oh, target, portrait_source)
-    rep.start(total, "frames")
-    written = encode_planes(
-        frames,
-        out,
-        size=(ow, oh),
-        piped_size=piped,
-        rate=rate,
-        info=info,
-        ffmpeg=ff,
-        reporter=rep,
-        total=total,
-        encoder_args=encoder_args,
-    )
+    with ExitStack() as stack:
+        layer = None
+        if burn is not None:
+            from ..subtitles.burn import Picture, subtitle_layer
+
+            picture = Picture((ow, oh), "yuv420p", OUTPUT_COLOR, 1 / rate, rate, Fraction(total) / rate)
+            layer = stack.enter_context(
+                subtitle_layer(picture, burn, path=src, ffmpeg=ff, reporter=Reporter(sink, "subtitles"))
+            )
+        rep.start(total, "frames")
+        written = encode_planes(
+            frames,
+            out,
+            size=(ow, oh),
+            piped_size=piped,
+            rate=rate,
+            info=info,
+            ffmpeg=ff,
+            reporter=rep,
+            total=total,
+            encoder_args=encoder_args,
+            layer=layer,
+        )
+        burned = None
+        if layer is not None:
+            from ..subtitles.burn import BurnResult
+
+            burned = BurnResult(out, layer.text, layer.findings, layer.fontsize, layer.method)
     if preview is not None and camera is not None:
         from .preview import write_preview
 
@@ -154,7 +181,7 @@ def reframe(
             analysis = analyse(src, sink=sink)
         write_preview(src, Path(preview), camera, analysis, ff, rep)
     rep.end(f"{written} frames, {ow}x{oh}, {'crop' if crop else 'fit'}")
-    return ReframeResult(out, (ow, oh), written, camera, "crop" if crop else "fit")
+    return ReframeResult(out, (ow, oh), written, camera, "crop" if crop else "fit", burned)
 
 
 def _cropped(src: Path, w: int, h: int, camera: CameraPath, ow: int, oh: int) -> Iterator[Planes]:

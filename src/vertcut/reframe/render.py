@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from queue import Queue
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import cv2
 import numpy as np
@@ -26,6 +26,9 @@ from ..fsutil import atomic_path
 from ..media.probe import MediaInfo, open_container
 from ..progress import Reporter
 from ..timebase import to_ffmpeg_seconds
+
+if TYPE_CHECKING:
+    from ..subtitles.burn import SubtitleLayer
 
 __all__ = ["DEFAULT_ENCODER", "Planes", "encode_planes", "iter_yuv"]
 
@@ -94,12 +97,14 @@ def encode_planes(
     encoder_args: list[str] | None = None,
     on_frame: Callable[[int], None] | None = None,
     piped_size: tuple[int, int] | None = None,
+    layer: SubtitleLayer | None = None,
 ) -> int:
     """Pipe planes into an ffmpeg encoder (with the source's audio); returns frames written.
 
     ``piped_size``: the planes arrive at this size and ffmpeg scales them to
     ``size`` (a crop is a third of the bytes of the upscaled frame, and the
-    scaling runs threaded inside ffmpeg, beside the encoder).
+    scaling runs threaded inside ffmpeg, beside the encoder). ``layer``: subtitles composited
+    onto the scaled picture in the same encode.
     """
     ow, oh = size
     pw, ph = piped_size or size
@@ -111,26 +116,16 @@ def encode_planes(
     if info.audio:
         # The audio is cut at the video's exact length by an input -t: ffmpeg 9's -shortest
         # costs about 40 % more wall time here (its sync queue stalls the encoder).
-        args += [
-            "-t",
-            to_ffmpeg_seconds(duration),
-            "-i",
-            info.path,
-            "-map",
-            "0:v:0",
-            "-map",
-            "1:a:0",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "192k",
-            "-ar",
-            "48000",
-        ]
-    else:
-        args += ["-map", "0:v:0"]
+        args += ["-t", to_ffmpeg_seconds(duration), "-i", info.path]
     scale = f"scale={ow}:{oh}," if (pw, ph) != (ow, oh) else ""
-    args += ["-vf", f"{scale}setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"]
+    chain = f"{scale}setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+    if layer is None:
+        args += ["-map", "0:v:0", "-vf", chain]
+    else:  # the scaled frames are new, so overlay blends into them without copying them first
+        graph = f"[0:v:0]{chain}[pic];" + layer.filter("pic", "vout", first_input=2 if info.audio else 1)
+        args += [*layer.inputs, "-filter_complex", graph, "-map", "[vout]"]
+    if info.audio:
+        args += ["-map", "1:a:0", "-c:a", "aac", "-b:a", "192k", "-ar", "48000"]
     args += list(encoder_args or DEFAULT_ENCODER)
     args += ["-movflags", "+faststart"]
     written = 0

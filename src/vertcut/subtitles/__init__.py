@@ -13,18 +13,34 @@ __all__ = [
     "write_srt",
 ]
 
-from .burn import BurnResult, Finding, ass_events, burn, lint, repair_timing, write_ass
+from .burn import (
+    BurnOptions,
+    BurnResult,
+    Finding,
+    Picture,
+    SubtitleLayer,
+    ass_events,
+    burn,
+    lint,
+    repair_timing,
+    subtitle_layer,
+    write_ass,
+)
 from .style import SafeArea, ScriptLimits, SubtitleStyle
 
 __all__ += [
+    "BurnOptions",
     "BurnResult",
     "Finding",
+    "Picture",
     "SafeArea",
     "ScriptLimits",
+    "SubtitleLayer",
     "SubtitleStyle",
     "ass_events",
     "burn",
     "lint",
     "repair_timing",
+    "subtitle_layer",
     "write_ass",
 ]

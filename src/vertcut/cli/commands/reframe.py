@@ -39,6 +39,19 @@ def _aspect(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option("--path-out", type=click.Path(path_type=Path), help="Write the crop path (JSON) for editing.")
 @click.option("--path-in", type=click.Path(path_type=Path), help="Apply an (edited) crop path instead of planning.")
 @click.option("--preview", type=click.Path(path_type=Path), help="Write a preview showing crop, faces, cuts.")
+@click.option(
+    "--subs",
+    type=click.Path(path_type=Path),
+    help="Burn these subtitles onto the reframed picture in the same encode (as `vertcut subs burn` would).",
+)
+@click.option(
+    "--subs-preset",
+    default="elder-large",
+    show_default=True,
+    help="Subtitle preset for --subs: standard, elder-large, elder-xl, high-contrast, or a .toml.",
+)
+@click.option("--subs-lang", help="Language of --subs (default: from NAME.xx.srt, else zh).")
+@click.option("--safe-area", help="Platform safe area for --subs (douyin, tiktok, youtube-shorts, ...).")
 def command(
     src: Path,
     out: Path,
@@ -48,6 +61,10 @@ def command(
     path_out: Path | None,
     path_in: Path | None,
     preview: Path | None,
+    subs: Path | None,
+    subs_preset: str,
+    subs_lang: str | None,
+    safe_area: str | None,
 ) -> None:
     """Reframe SRC to a vertical (or TV) picture that keeps the subject in shot."""
     st = get_state()
@@ -58,6 +75,12 @@ def command(
             dims = (int(w) // 2 * 2, int(h) // 2 * 2)
         except ValueError:
             raise click.BadParameter(f"not a size: {size!r} (use WxH)", param_hint="--size") from None
+    burn = None
+    if subs is not None:
+        from ...jobs.job import subtitle_language
+        from ...subtitles import BurnOptions
+
+        burn = BurnOptions(subs, subs_preset, subs_lang or subtitle_language(subs), safe_area)
     result = reframe(
         src,
         out,
@@ -69,11 +92,13 @@ def command(
         preview=preview,
         ffmpeg=st.ffmpeg(),
         sink=st.sink,
+        burn=burn,
     )
     if st.dry_run:
         return
     ow, oh = result.size
-    click.echo(f"{out}: {ow}x{oh}, {result.frames} frames ({result.strategy})")
+    burned = f", subtitles burned ({result.subtitles.method})" if result.subtitles else ""
+    click.echo(f"{out}: {ow}x{oh}, {result.frames} frames ({result.strategy}){burned}")
     if result.path is not None:
         for s in result.path.shots:
             click.echo(f"  frames {s.start:>6}-{s.stop:<6} {s.mode:<9} {s.reason}")
