@@ -12,7 +12,9 @@ CPU seconds (vertcut's own process plus its ffmpeg children against the peer's
 ffmpeg, which a busy machine disturbs less), each the round with the median
 ratio, with every round's ratio in the note. Then the compositing alone (decode with
 it minus decode without) for both ways vertcut can burn: sprites + overlay
-(the default) and ffmpeg's ass filter on every frame.
+(the default) and ffmpeg's ass filter on every frame. Last, the way ``vertcut run``
+burns: inside the reframe render's own encode, against the same render without
+subtitles (3 paired rounds).
 """
 
 from __future__ import annotations
@@ -85,7 +87,40 @@ def benchmarks(work: Path) -> Iterator[Result]:
         note = f"target: burn-in adds <= 5 %; median of 5 paired {spread}"
         yield Result(f"{name} {what}", a, b, "same encode, no subtitles", target=1 / 1.05, note=note)
     yield from _filter_share(work, clip, subs, _median_round(rounds, 1)[1])
+    yield from _in_reframe(work, subs)
     yield from glyph_heights(work)
+
+
+def _in_reframe(work: Path, subs: Path) -> Iterator[Result]:
+    """The way ``vertcut run`` burns: in the reframe's own encode (the render of the 16:9 master to
+    1080x1920 with the camera path fixed), against the same render without subtitles."""
+    from vertcut.reframe import reframe
+    from vertcut.reframe.plan import crop_size, plan_camera
+    from vertcut.subtitles import BurnOptions
+
+    src = work / f"master-{SECONDS}s.mp4"
+    if not src.exists():
+        FFmpeg().run(["-i", str(REPO / "sample_media" / "master.mp4"), "-t", str(SECONDS), "-c", "copy", str(src)])
+    from vertcut.analysis import analyse
+
+    analysis = analyse(src)
+    cw, ch = crop_size(analysis.width, analysis.height, Fraction(9, 16))
+    path = work / "reframe-path.json"
+    plan_camera(analysis, cw, ch).write(path)
+    burn_opts = BurnOptions(subs, "elder-large", "zh")
+
+    def ours() -> None:
+        reframe(src, work / "reframed-subs.mp4", path_in=path, encoder_args=ENC, burn=burn_opts)
+
+    def peer() -> None:
+        reframe(src, work / "reframed.mp4", path_in=path, encoder_args=ENC)
+
+    rounds = _measure([ours, peer], repeat=3)
+    name = f"subs burned in the reframe encode, {SECONDS} s 1080p -> 1080x1920"
+    for k, what in enumerate(("wall", "CPU")):
+        a, b, spread = _median_round(rounds, k)
+        note = f"target: adds <= 5 %; median of 3 paired {spread}"
+        yield Result(f"{name} {what}", a, b, "same reframe, no subtitles", target=1 / 1.05, note=note)
 
 
 def _filter_share(work: Path, clip: Path, subs: Path, encode_cpu: float) -> Iterator[Result]:
