@@ -24,15 +24,13 @@ import numpy as np
 
 from ..errors import InvalidMediaError
 from ..ffmpeg import FFmpeg
-from ..media.probe import ColorInfo, probe
+from ..media.probe import probe
 from ..progress import ProgressSink, Reporter
 from .plan import CameraPath, Mode, crop_size, plan_camera
-from .render import Planes, encode_planes, fit_over_blur, iter_yuv, resize_plane
+from .render import OUTPUT_COLOR, Planes, encode_planes, fit_over_blur, iter_yuv, resize_plane
 
 if TYPE_CHECKING:
     from ..subtitles.burn import BurnOptions, BurnResult
-
-OUTPUT_COLOR = ColorInfo("bt709", "bt709", "bt709", "tv", 8)  # what encode_planes tags its output as
 
 __all__ = ["CameraPath", "ReframeResult", "output_size", "parse_aspect", "reframe"]
 
@@ -167,11 +165,7 @@ def reframe(
             encoder_args=encoder_args,
             layer=layer,
         )
-        burned = None
-        if layer is not None:
-            from ..subtitles.burn import BurnResult
-
-            burned = BurnResult(out, layer.text, layer.findings, layer.fontsize, layer.method)
+        burned = layer.result(out) if layer is not None else None
     if preview is not None and camera is not None:
         from .preview import write_preview
 

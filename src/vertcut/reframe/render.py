@@ -23,16 +23,18 @@ import numpy.typing as npt
 from ..errors import InvalidMediaError
 from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_path
-from ..media.probe import MediaInfo, open_container
+from ..media.probe import ColorInfo, MediaInfo, open_container
 from ..progress import Reporter
 from ..timebase import to_ffmpeg_seconds
 
 if TYPE_CHECKING:
     from ..subtitles.burn import SubtitleLayer
 
-__all__ = ["DEFAULT_ENCODER", "Planes", "encode_planes", "iter_yuv"]
+__all__ = ["DEFAULT_ENCODER", "OUTPUT_COLOR", "Planes", "encode_planes", "iter_yuv"]
 
 Planes = tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]
+
+OUTPUT_COLOR = ColorInfo("bt709", "bt709", "bt709", "tv", 8)  # the colour tags of every picture encode_planes writes
 
 DEFAULT_ENCODER = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
 
@@ -118,7 +120,10 @@ def encode_planes(
         # costs about 40 % more wall time here (its sync queue stalls the encoder).
         args += ["-t", to_ffmpeg_seconds(duration), "-i", info.path]
     scale = f"scale={ow}:{oh}," if (pw, ph) != (ow, oh) else ""
-    chain = f"{scale}setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+    c = OUTPUT_COLOR
+    chain = (
+        f"{scale}setparams=color_primaries={c.primaries}:color_trc={c.transfer}:colorspace={c.matrix}:range={c.range}"
+    )
     if layer is None:
         args += ["-map", "0:v:0", "-vf", chain]
     else:  # the scaled frames are new, so overlay blends into them without copying them first

@@ -564,6 +564,10 @@ class SubtitleLayer:
     ass: Path | None = None
     fonts_dir: Path | None = None
 
+    def result(self, out: Path) -> BurnResult:
+        """What was burned into ``out``."""
+        return BurnResult(out, self.text, self.findings, self.fontsize, self.method)
+
     def filter(self, main: str, out: str, first_input: int) -> str:
         """The filter-graph chain from ``[main]`` to ``[out]``; ``first_input``: the ffmpeg input number of
         ``inputs``' first file."""
@@ -699,4 +703,4 @@ def burn(
         with atomic_path(out) as tmp_out:
             ff.run([*args, str(tmp_out)], stage="subtitles", duration=v.duration)
     rep.end(f"{layer.cues} cues, {layer.font.family} {layer.fontsize:g}")
-    return BurnResult(out, layer.text, layer.findings, layer.fontsize, layer.method)
+    return layer.result(out)
