@@ -7,14 +7,15 @@ episode: most run 1-3 min), with the sample's Chinese subtitles for that span
 each on-screen state once, overlay compositing). Both sides use the same x264
 settings; the peer is plain ffmpeg re-encoding the clip without any filter.
 The issue's target: burn-in adds at most 5 % (ratio >= 1/1.05 = 0.952).
-Two figures from 5 rounds, each running vertcut then the peer: wall-clock and
-CPU seconds (vertcut's own process plus its ffmpeg children against the peer's
-ffmpeg, which a busy machine disturbs less), each the round with the median
-ratio, with every round's ratio in the note. Then the compositing alone (decode with
+Two figures from 5 rounds, each running vertcut and the peer back to back
+(every other round the peer first): wall-clock and CPU seconds (vertcut's own
+process plus its ffmpeg children against the peer's ffmpeg, which a busy
+machine disturbs less), each the round with the median ratio, with every
+round's ratio in the note. Then the compositing alone (decode with
 it minus decode without) for both ways vertcut can burn: sprites + overlay
 (the default) and ffmpeg's ass filter on every frame. Last, the way ``vertcut run``
 burns: inside the reframe render's own encode, against the same render without
-subtitles (3 paired rounds).
+subtitles (5 paired rounds).
 """
 
 from __future__ import annotations
@@ -107,13 +108,13 @@ def _in_reframe(work: Path, subs: Path) -> Iterator[Result]:
     def peer() -> None:
         reframe(src, work / "reframed.mp4", path_in=path, encoder_args=ENC)
 
-    rounds = _measure([ours, peer], repeat=3)
+    rounds = _measure([ours, peer], repeat=5)
     yield from _paired(rounds, f"subs burned in the reframe encode, {SECONDS} s 1080p -> 1080x1920",
                        "same reframe, no subtitles")  # fmt: skip
 
 
 def _paired(rounds: list[list[tuple[float, float]]], name: str, peer: str) -> Iterator[Result]:
-    """Wall-clock and CPU results of paired rounds (vertcut first, the peer second), against the 5 % target."""
+    """Wall-clock and CPU results of paired rounds (vertcut, the peer), against the 5 % target."""
     for k, what in enumerate(("wall", "CPU")):
         a, b, spread = _median_round(rounds, k)
         note = f"target: burn-in adds <= 5 %; median of {len(rounds)} paired {spread}"
@@ -206,7 +207,9 @@ def glyph_heights(work: Path) -> Iterator[Result]:
 def _measure(fns: list[Callable[[], object]], repeat: int) -> list[list[tuple[float, float]]]:
     """Wall-clock and CPU seconds (this process and its children) of each function, per round.
 
-    The functions run back to back in each round, so a round's figures share the machine's state.
+    The functions run back to back in each round, so a round's figures share the machine's state; every
+    other round runs them in the opposite order, so whatever the first run of a round pays or leaves
+    behind (caches, clock changes) is not always on the same side.
     """
 
     def cpu_now() -> float:
@@ -214,12 +217,13 @@ def _measure(fns: list[Callable[[], object]], repeat: int) -> list[list[tuple[fl
         return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
     rounds = []
-    for _ in range(repeat):
-        row = []
-        for fn in fns:
+    for r in range(repeat):
+        row: list[tuple[float, float]] = [(0.0, 0.0)] * len(fns)
+        order = list(range(len(fns)))
+        for i in order if r % 2 == 0 else order[::-1]:  # every other round backwards: no side always goes first
             c0, t0 = cpu_now(), time.perf_counter()
-            fn()
-            row.append((time.perf_counter() - t0, cpu_now() - c0))
+            fns[i]()
+            row[i] = (time.perf_counter() - t0, cpu_now() - c0)
         rounds.append(row)
     return rounds
 

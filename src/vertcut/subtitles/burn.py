@@ -504,18 +504,29 @@ def ass_events(
     return "\n".join(doc) + "\n", events, fontsize, font
 
 
-def _text_rows(
-    events: list[Event], style: SubtitleStyle, lang: str, size: tuple[int, int], safe: SafeArea | None, fontsize: float
-) -> tuple[int, int]:
-    """Rows safely around all text of ``events``: they are bottom-aligned, so the text ends at the bottom
-    margin and rises by its lines (libass lines are about ``Fontsize`` tall), plus the border; half a line
-    to spare on each side."""
-    h = size[1]
+def _text_box(
+    events: list[Event],
+    style: SubtitleStyle,
+    lang: str,
+    size: tuple[int, int],
+    safe: SafeArea | None,
+    fontsize: float,
+    font: FontInfo,
+) -> tuple[int, int, int, int]:
+    """A box ``(x, y, w, h)`` safely around all text of ``events``: they are bottom-centred, so the text
+    ends at the bottom margin, rises by its lines (libass lines are about ``Fontsize`` tall) and spreads
+    from the middle by half its widest line (measured with the font), plus the border; half a line
+    (half an em) to spare on each side."""
+    w, h = size
     _, _, (_, bottom) = _geometry(style, lang, size, safe)
-    lines = max((e.text.count("\\N") + 1 for e in events), default=1)
+    lines = [ln for e in events for ln in e.text.split("\\N")]
+    rows = max((e.text.count("\\N") + 1 for e in events), default=1)
     border = (style.box_padding_px if style.border == "box" else style.outline_px + style.shadow_px) * h / REF_H
-    line = fontsize * 1.25
-    return max(0, int(h - bottom - (lines + 0.5) * line - 2 * border)), min(h, int(h - bottom + line / 2 + 2 * border))
+    line, em = fontsize * 1.25, fontsize / font.libass_ratio
+    half = max((advance(ln, font) for ln in lines), default=0.0) * em / 2 + em / 2 + 2 * border
+    x0, x1 = max(0, int(w / 2 - half)), min(w, math.ceil(w / 2 + half))
+    y0, y1 = max(0, int(h - bottom - (rows + 0.5) * line - 2 * border)), min(h, int(h - bottom + line / 2 + 2 * border))
+    return x0, y0, x1 - x0, y1 - y0
 
 
 @dataclass(frozen=True)
@@ -653,9 +664,9 @@ def subtitle_layer(
         (fonts / font.path.name).symlink_to(font.path)
         if method == "sprites":
             # each on-screen state drawn once by libass, composited by overlay (see vertcut.subtitles.sprites)
-            rows = _text_rows(events, style, lang, (w, h), safe, fontsize)
+            region = _text_box(events, style, lang, (w, h), safe, fontsize, font)
             sprites = render_sprites(header, events, (w, h), picture.time_base, fonts, Path(tmp) / "sprites.nut",
-                                     rows=rows, pix_fmt=fmt, color=picture.color, until=picture.duration,
+                                     region=region, pix_fmt=fmt, color=picture.color, until=picture.duration,
                                      ffmpeg=ff)  # fmt: skip
             inputs = [] if sprites is None else ["-i", str(sprites.path)]
             yield SubtitleLayer(inputs, text, findings, fontsize, font, len(track.cues), method, picture, sprites)
