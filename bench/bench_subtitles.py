@@ -7,7 +7,7 @@ episode: most run 1-3 min), with the sample's Chinese subtitles for that span
 each on-screen state once, overlay compositing). Both sides use the same x264
 settings; the peer is plain ffmpeg re-encoding the clip without any filter.
 The issue's target: burn-in adds at most 5 % (ratio >= 1/1.05 = 0.952).
-Two figures from 5 rounds, each running vertcut and the peer back to back
+Two figures from 7 rounds, each running vertcut and the peer back to back
 (every other round the peer first): wall-clock and CPU seconds (vertcut's own
 process plus its ffmpeg children against the peer's ffmpeg, which a busy
 machine disturbs less), each the round with the median ratio, with every
@@ -77,7 +77,7 @@ def benchmarks(work: Path) -> Iterator[Result]:
         ff.run(["-i", str(clip), "-map", "0:v:0", "-map", "0:a?", *ENC, "-c:a", "copy", "-movflags", "+faststart",
                 str(work / "plain.mp4")])  # fmt: skip
 
-    rounds = _measure([ours, peer], repeat=5)
+    rounds = _measure([ours, peer], repeat=7)
     yield from _paired(rounds, f"subs burn-in, {SECONDS} s 1080x1920 x264 ({n} cues)", "same encode, no subtitles")
     yield from _filter_share(work, clip, subs, _median_round(rounds, 1)[1])
     yield from _in_reframe(work, subs)

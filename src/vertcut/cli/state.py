@@ -6,16 +6,17 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
 from ..ffmpeg import FFmpeg
 from ..progress import ProgressEvent
 
-__all__ = ["CliState", "StderrProgress", "get_state", "split_csv"]
+__all__ = ["CliState", "StderrProgress", "executor_options", "get_state", "split_csv"]
 
 
 def split_csv(value: str) -> tuple[str, ...]:
@@ -159,3 +160,20 @@ def get_state() -> CliState:
         state = CliState()
         ctx.obj = state
     return state
+
+
+def executor_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--executor``, ``--address`` and ``--retries``: where the independent work runs (see
+    :mod:`vertcut.jobs.executor`). The command receives them as ``executor``, ``address``, ``retries``."""
+    f = click.option(
+        "--retries", type=click.IntRange(0, 20), default=3, show_default=True,
+        help="ray: times a task is rerun when its worker or node dies (a failed task is not rerun).",
+    )(f)  # fmt: skip
+    f = click.option(
+        "--address", envvar="RAY_ADDRESS", default="auto", show_default=True,
+        help="ray: the cluster (HOST:PORT; auto: the one this machine belongs to; local: a throw-away one).",
+    )(f)  # fmt: skip
+    return click.option(
+        "--executor", type=click.Choice(["local", "ray"]), envvar="VERTCUT_EXECUTOR", default="local",
+        show_default=True, help="Where the work runs: this machine, or an existing Ray cluster (shared storage).",
+    )(f)  # fmt: skip

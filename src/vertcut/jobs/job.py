@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -30,9 +30,13 @@ from ..fsutil import atomic_path
 from ..media import probe
 from ..progress import ProgressSink, Reporter
 from ..reframe.plan import Mode
+from .executor import Executor, LocalExecutor
 from .ledger import Ledger, stage_key
 
-__all__ = ["JobReport", "JobSpec", "run_job", "subtitle_language"]
+__all__ = [
+    "EncodeTask", "JobReport", "JobSpec", "JobTask", "encode_task", "job_task", "run_batch", "run_job",
+    "subtitle_language",
+]  # fmt: skip
 
 _LANG_RE = re.compile(r"\.([a-z]{2,3}(?:-[A-Za-z]{2,4})?)\.(srt|vtt|ass|ssa)$", re.IGNORECASE)
 
@@ -81,6 +85,7 @@ class JobReport:
     stages: dict[str, str] = field(default_factory=dict)  # stage -> "done" | "skipped" | "failed: ..."
     episodes: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    workers: dict[str, dict[str, Any]] = field(default_factory=dict)  # episode -> where it was encoded
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,13 +98,22 @@ def _check_inputs(spec: JobSpec) -> None:
 
 
 def run_job(
-    spec: JobSpec, *, ffmpeg: FFmpeg | None = None, sink: ProgressSink | None = None, force: bool = False
+    spec: JobSpec,
+    *,
+    ffmpeg: FFmpeg | None = None,
+    sink: ProgressSink | None = None,
+    force: bool = False,
+    executor: Executor | None = None,
 ) -> JobReport:
     """Run every stage for one master (skipping stages already done with the same inputs).
 
+    ``executor``: where the episodes are encoded (default: ``spec.jobs`` threads on this machine;
+    see :mod:`vertcut.jobs.executor`). A dry run always runs here.
+
     Raises:
         VertcutError: the first stage that fails (outputs of earlier stages stay, and
-            a rerun resumes after them).
+            a rerun resumes after them). When episodes fail to encode, the others are
+            finished and recorded first; the first failure is raised.
     """
     ff = ffmpeg or FFmpeg(sink=sink)
     rep = Reporter(sink, "job")
@@ -204,27 +218,40 @@ def run_job(
         elif picture.exists():
             episode_files = [picture]
 
-        # --- encode ----------------------------------------------------------------------
+        # --- encode: each episode on its own, on this machine or on the cluster ------------
         if episode_files:
-            from ..encode import encode_episode
-
-            def one(ep: Path) -> str:
-                dest = out / "encoded" / ep.stem
+            todo: list[tuple[str, str, EncodeTask]] = []
+            skipped = 0
+            for ep in episode_files:
+                name = f"encode-{ep.stem}"
                 k = stage_key(
                     [ep], {"ladder": spec.ladder, "packages": spec.packages, "masters": spec.masters, "vmaf": spec.vmaf}
                 )
-                name = f"encode-{ep.stem}"
                 if not dry and ledger.is_done(name, k):
-                    return "skipped"
-                encode_episode(ep, dest, ladder=spec.ladder, packages=spec.packages, masters=spec.masters,
-                               vmaf=spec.vmaf, ffmpeg=ff, sink=collect)  # fmt: skip
-                if not dry:
-                    ledger.mark(name, k, [dest / "report.json"])
-                return "done"
-
-            with ThreadPoolExecutor(max_workers=max(1, spec.jobs)) as pool:
-                results = list(pool.map(one, episode_files))
-            report.stages["encode"] = "skipped" if all(r == "skipped" for r in results) else "done"
+                    skipped += 1
+                    continue
+                task = EncodeTask(ep, out / "encoded" / ep.stem, spec.ladder, spec.packages, spec.masters, spec.vmaf,
+                                  ff.timeout, ff.loglevel, dry)  # fmt: skip
+                todo.append((name, k, task))
+            pool = executor if executor is not None and not dry else LocalExecutor(spec.jobs)
+            failures: list[VertcutError] = []
+            enc = Reporter(collect, "encode")
+            enc.start(len(todo), "episodes")
+            for n, outcome in enumerate(pool.run(encode_task, [t for _, _, t in todo], collect), 1):
+                name, k, task = todo[outcome.index]
+                if outcome.error is not None:
+                    failures.append(outcome.error)
+                    enc.warning(f"{task.episode.stem}: {outcome.error}")
+                elif not dry:
+                    ledger.mark(name, k, [task.dest / "report.json"])
+                    if pool.name != "local":
+                        enc.info(f"{task.episode.stem} encoded on {outcome.worker.get('host')} "
+                                 f"(pid {outcome.worker.get('pid')})")  # fmt: skip
+                    report.workers[task.episode.stem] = outcome.worker
+                enc.advance(n, len(todo), "episodes")
+            if failures:  # the other episodes are done and recorded; a rerun redoes only these
+                raise failures[0]
+            report.stages["encode"] = "skipped" if skipped == len(episode_files) else "done"
 
         if not dry:
             with atomic_path(out / "report.json") as tmp:
@@ -233,6 +260,31 @@ def run_job(
                 )
     rep.end(f"{len(episode_files)} episode(s) in {out}")
     return report
+
+
+@dataclass(frozen=True)
+class EncodeTask:
+    """One episode's encode stage, as plain data an executor can send to another machine."""
+
+    episode: Path
+    dest: Path
+    ladder: str
+    packages: tuple[str, ...]
+    masters: tuple[str, ...]
+    vmaf: bool
+    timeout: float | None = None  # the caller's ffmpeg settings
+    loglevel: str = "warning"
+    dry_run: bool = False
+
+
+def encode_task(task: EncodeTask, sink: ProgressSink) -> str:
+    """Encode one episode (an executor task); returns its report's path."""
+    from ..encode import encode_episode
+
+    ff = FFmpeg(dry_run=task.dry_run, sink=sink, timeout=task.timeout, loglevel=task.loglevel)
+    encode_episode(task.episode, task.dest, ladder=task.ladder, packages=task.packages, masters=task.masters,
+                   vmaf=task.vmaf, ffmpeg=ff, sink=sink)  # fmt: skip
+    return str(task.dest / "report.json")
 
 
 def _split_overrides(spec: JobSpec) -> dict[str, Any]:
@@ -244,13 +296,41 @@ def _split_overrides(spec: JobSpec) -> dict[str, Any]:
     return out
 
 
-def run_batch(specs: list[JobSpec], *, ffmpeg: FFmpeg | None = None, sink: ProgressSink | None = None,
-              force: bool = False) -> list[tuple[JobSpec, JobReport | VertcutError]]:  # fmt: skip
-    """Run several jobs one after another; a failing job does not stop the others."""
-    results: list[tuple[JobSpec, JobReport | VertcutError]] = []
-    for spec in specs:
-        try:
-            results.append((spec, run_job(spec, ffmpeg=ffmpeg, sink=sink, force=force)))
-        except VertcutError as exc:
-            results.append((spec, exc))
-    return results
+@dataclass(frozen=True)
+class JobTask:
+    """One master's whole job, as plain data an executor can send to another machine."""
+
+    spec: JobSpec
+    force: bool = False
+    timeout: float | None = None  # the caller's ffmpeg settings
+    loglevel: str = "warning"
+    dry_run: bool = False
+
+
+def job_task(task: JobTask, sink: ProgressSink) -> JobReport:
+    """Run one master's job (an executor task); its episodes are encoded on the same machine."""
+    ff = FFmpeg(dry_run=task.dry_run, sink=sink, timeout=task.timeout, loglevel=task.loglevel)
+    return run_job(task.spec, ffmpeg=ff, sink=sink, force=task.force)
+
+
+def run_batch(
+    specs: Sequence[JobSpec],
+    *,
+    ffmpeg: FFmpeg | None = None,
+    sink: ProgressSink | None = None,
+    force: bool = False,
+    executor: Executor | None = None,
+) -> Iterator[tuple[JobSpec, JobReport | VertcutError]]:
+    """Run several jobs; a failing job does not stop the others. Yields each job's report (or error)
+    as it finishes. ``executor``: where the jobs run, one master per task (default: one after
+    another on this machine). A dry run always runs here, one after another."""
+    ff = ffmpeg or FFmpeg(sink=sink)
+    tasks = [JobTask(spec, force, ff.timeout, ff.loglevel, ff.dry_run) for spec in specs]
+    pool = executor if executor is not None and not ff.dry_run else LocalExecutor(1)
+    for outcome in pool.run(job_task, tasks, sink):
+        spec = specs[outcome.index]
+        if outcome.error is not None:
+            yield spec, outcome.error
+        else:
+            assert outcome.value is not None
+            yield spec, outcome.value

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from ...errors import VertcutError
-from ...jobs import load_batch_file, run_job
-from ..state import get_state
+from ...jobs import load_batch_file, run_batch
+from ...jobs.executor import make_executor
+from ..state import executor_options, get_state
 
 __all__ = ["command"]
 
@@ -16,21 +17,26 @@ __all__ = ["command"]
 @click.command("batch")
 @click.argument("batch_file", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Redo every stage of every job.")
-def command(batch_file: Path, force: bool) -> None:
+@click.option("-w", "--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="local: masters run at once on this machine.")  # fmt: skip
+@executor_options
+def command(batch_file: Path, force: bool, workers: int, executor: str, address: str, retries: int) -> None:
     """Run every [[job]] in BATCH_FILE (TOML); a failing job does not stop the others.
 
-    Exits 0 when every job succeeded, 2 when some failed (each listed once).
+    With --executor ray each master's job is a task on a Ray cluster (every
+    node must see the same paths). Exits 0 when every job succeeded, 2 when
+    some failed (each listed once).
     """
     st = get_state()
     batch = load_batch_file(batch_file)
     failed: list[tuple[str, str]] = []
-    for spec in batch.jobs:
-        try:
-            run_job(spec, ffmpeg=st.ffmpeg(), sink=st.sink, force=force)
-            click.echo(f"ok      {spec.master} -> {spec.out}")
-        except VertcutError as exc:
-            failed.append((str(spec.master), str(exc)))
-            click.echo(f"FAILED  {spec.master}: {exc}")
+    with make_executor(executor, workers=workers, address=address, retries=retries) as pool:
+        for spec, result in run_batch(batch.jobs, ffmpeg=st.ffmpeg(), sink=st.sink, force=force, executor=pool):
+            if isinstance(result, VertcutError):
+                failed.append((str(spec.master), str(result)))
+                click.echo(f"FAILED  {spec.master}: {result}")
+            else:
+                click.echo(f"ok      {spec.master} -> {spec.out}")
     click.echo(f"{len(batch.jobs) - len(failed)} of {len(batch.jobs)} jobs succeeded")
     if failed:
         for _master, why in failed:

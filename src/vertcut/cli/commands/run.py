@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ...jobs import JobSpec, run_job
-from ..state import get_state, split_csv
+from ...jobs.executor import make_executor
+from ..state import executor_options, get_state, split_csv
 
 __all__ = ["command"]
 
@@ -35,6 +36,7 @@ __all__ = ["command"]
     "-j", "--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="Episodes encoded at once."
 )
 @click.option("--force", is_flag=True, help="Redo every stage, even those already done.")
+@executor_options
 def command(
     master: Path,
     out: Path,
@@ -52,11 +54,15 @@ def command(
     vmaf: bool,
     jobs: int,
     force: bool,
+    executor: str,
+    address: str,
+    retries: int,
 ) -> None:
     """Make vertical episodes from MASTER: reframe, burn subtitles, split, encode.
 
     Stages already done with the same inputs and settings are skipped, so a
-    killed run resumes where it stopped.
+    killed run resumes where it stopped. With --executor ray the episodes are
+    encoded as tasks on a Ray cluster (every node must see the same paths).
     """
     st = get_state()
     spec = JobSpec(
@@ -76,7 +82,8 @@ def command(
         vmaf=vmaf,
         jobs=jobs,
     )
-    report = run_job(spec, ffmpeg=st.ffmpeg(), sink=st.sink, force=force)
+    with make_executor(executor, workers=jobs, address=address, retries=retries) as pool:
+        report = run_job(spec, ffmpeg=st.ffmpeg(), sink=st.sink, force=force, executor=pool)
     if st.dry_run:
         return
     for stage, status in report.stages.items():

@@ -1,0 +1,216 @@
+"""Where independent work runs: on this machine, or on an existing Ray cluster.
+
+A series is a few hundred coarse, independent pieces of work: each episode's
+ABR ladder, packages and platform masters, and each master of a batch. vertcut
+hands them to an executor:
+
+``local`` (the default)
+    threads on this machine; the work itself is ffmpeg child processes.
+``ray``
+    Ray core tasks on a cluster that already runs (``pip install "vertcut[ray]"``,
+    then ``ray start --head`` on one node and ``ray start --address=HEAD:6379``
+    on the others). Every node must see the files at the same paths (NFS, a
+    shared volume) and run the same vertcut, ffmpeg and Python: each task checks
+    this first and refuses to run on a node that differs.
+
+The contract, the same for both: a task is a top-level function of one
+picklable argument and a progress sink, returning a picklable value. A
+:class:`~vertcut.errors.VertcutError` is the task's answer (bad input, a failed
+encode): it is reported for that item and never retried, and the other items
+go on. A worker or node that dies is Ray's business: it runs the task again
+(``retries`` times). Warnings a remote task reports come back with its result
+and are passed to the caller's sink.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from .. import __version__
+from ..errors import UnsupportedError, VertcutError
+from ..progress import ProgressEvent, ProgressSink
+
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "Outcome", "RayExecutor", "make_executor"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+EXECUTORS = ("local", "ray")
+
+Task = Callable[[T, ProgressSink], R]
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[R]):
+    """What one item gave: a value or a vertcut error, and where it ran."""
+
+    index: int  # the item's position in the list given to ``run``
+    value: R | None
+    error: VertcutError | None
+    worker: dict[str, Any] = field(default_factory=dict)  # host, pid (and Ray's node id)
+    events: tuple[ProgressEvent, ...] = ()  # warnings and notes a remote task reported
+
+
+class Executor(ABC):
+    """Runs a task over items and yields each :class:`Outcome` as it completes."""
+
+    name: str
+    workers: int
+
+    @abstractmethod
+    def run(self, task: Task[T, R], items: Sequence[T], sink: ProgressSink | None = None) -> Iterator[Outcome[R]]:
+        """Run ``task(item, sink)`` for every item; outcomes come in completion order."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the executor holds (a cluster it started; one that was running keeps running)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _where() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def fingerprint() -> dict[str, str]:
+    """What must match between the caller and a worker for outputs to be the same wherever they are made."""
+    from ..ffmpeg import ffmpeg_version
+
+    return {"vertcut": __version__, "python": platform.python_version(), "ffmpeg": ffmpeg_version()}
+
+
+def _call(task: Task[T, R], index: int, item: T, sink: ProgressSink | None) -> Outcome[R]:
+    try:
+        return Outcome(index, task(item, sink or (lambda ev: None)), None, _where())
+    except VertcutError as exc:
+        return Outcome(index, None, exc, _where())
+
+
+class LocalExecutor(Executor):
+    """``workers`` items at once in threads on this machine; the caller's sink sees progress live."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, workers)
+
+    def close(self) -> None:
+        """Nothing to release: the threads end with each run."""
+
+    def run(self, task: Task[T, R], items: Sequence[T], sink: ProgressSink | None = None) -> Iterator[Outcome[R]]:
+        if self.workers == 1:  # in order, in this thread (tracebacks and debuggers stay simple)
+            for i, item in enumerate(items):
+                yield _call(task, i, item, sink)
+            return
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = [pool.submit(_call, task, i, item, sink) for i, item in enumerate(items)]
+            for f in as_completed(futures):
+                yield f.result()
+
+
+def _remote_call(task: Task[T, R], index: int, item: T, expected: dict[str, str]) -> Outcome[R]:
+    """A task on a Ray worker: refuse a node that differs, keep its warnings for the caller."""
+    here = fingerprint()
+    if here != expected:
+        diff = ", ".join(f"{k} {here.get(k)} (caller: {v})" for k, v in expected.items() if here.get(k) != v)
+        err = UnsupportedError(f"node {socket.gethostname()} runs a different {diff}; install the same on every node")
+        return Outcome(index, None, err, _where())
+    events: list[ProgressEvent] = []
+
+    def keep(ev: ProgressEvent) -> None:
+        if ev.kind in ("warning", "info"):
+            events.append(ev)
+
+    out = _call(task, index, item, keep)
+    import ray
+
+    worker = {**out.worker, "node": ray.get_runtime_context().get_node_id()}
+    return Outcome(out.index, out.value, out.error, worker, tuple(events))
+
+
+class RayExecutor(Executor):
+    """Ray core tasks on an existing cluster.
+
+    Args:
+        address: the cluster: ``auto`` (the one this machine belongs to; ``RAY_ADDRESS`` if set),
+            ``HOST:PORT``, or ``local`` (a throw-away cluster on this machine, for trying it out and
+            for tests). If Ray is already initialised in this process, that is used.
+        cpus_per_task: CPUs Ray reserves for each task (an x264 ladder keeps about 2 busy).
+        retries: times a task is run again when its worker or node dies (not when it fails).
+
+    Raises:
+        UnsupportedError: Ray is not installed.
+        VertcutError: the cluster cannot be reached.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str = "auto", *, cpus_per_task: float = 1, retries: int = 3) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise UnsupportedError('the ray executor needs Ray: pip install "vertcut[ray]"') from None
+        self._ray = ray
+        self._started = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+            try:
+                if address == "local":
+                    ray.init(**kwargs)
+                    self._started = True
+                else:
+                    ray.init(address=None if address == "auto" else address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = os.environ.get("RAY_ADDRESS", address)
+                raise VertcutError(f"cannot reach the Ray cluster at {where}: {exc}") from None
+        cpus = float(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
+        self.workers = max(1, int(cpus // max(cpus_per_task, 0.001)))
+        self._remote: Any = ray.remote(_remote_call).options(num_cpus=cpus_per_task, max_retries=retries)
+
+    def close(self) -> None:
+        if self._started:  # the throw-away cluster of address="local"
+            self._ray.shutdown()
+            self._started = False
+
+    def run(self, task: Task[T, R], items: Sequence[T], sink: ProgressSink | None = None) -> Iterator[Outcome[R]]:
+        ray = self._ray
+        expected = fingerprint()
+        refs = {self._remote.remote(task, i, item, expected): i for i, item in enumerate(items)}
+        pending = list(refs)
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    try:
+                        outcome: Outcome[R] = ray.get(ref)
+                    except ray.exceptions.RayError as exc:  # a worker kept dying, or the task's code crashed
+                        cause = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                        err = VertcutError(f"the Ray task failed: {cause}")
+                        outcome = Outcome(refs[ref], None, err, {})
+                    if sink is not None:
+                        for ev in outcome.events:
+                            sink(ev)
+                    yield outcome
+        finally:
+            for ref in pending:  # the caller stopped early (an error, Ctrl-C): do not leave work running
+                ray.cancel(ref, force=True)
+
+
+def make_executor(kind: str = "local", *, workers: int = 1, address: str = "auto", retries: int = 3) -> Executor:
+    """The executor named ``kind`` (``local`` or ``ray``)."""
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "ray":
+        return RayExecutor(address, retries=retries)
+    raise UnsupportedError(f"unknown executor {kind!r} (choose from {', '.join(EXECUTORS)})")

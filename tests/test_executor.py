@@ -1,0 +1,168 @@
+"""Executors: the same work on this machine (threads) or as tasks on a Ray cluster.
+
+The Ray tests start one throw-away cluster on this machine for the module. An
+environment marker is set only while the cluster starts, so only its worker
+processes carry it: a task that reports the marker and a process id other than
+the test's ran on a cluster worker, not here (the local executor, the negative
+control, reports neither).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import m3u8
+import pytest
+from conftest import run_cli
+from mediagen import make_clip
+
+from vertcut import errors
+from vertcut.errors import InvalidMediaError, VertcutError
+from vertcut.jobs.executor import LocalExecutor, Outcome, make_executor
+from vertcut.media import probe
+from vertcut.progress import ProgressEvent, ProgressSink
+
+MARKER = "VERTCUT_TEST_WORKER_MARKER"
+
+
+def where(item: int, sink: ProgressSink) -> tuple[int, int, str | None]:
+    """A task: the item squared, this process's id, and the worker-only marker."""
+    if item < 0:
+        raise InvalidMediaError("negative item", path=f"item{item}")
+    sink(ProgressEvent("warning", "test", text=f"item {item}"))
+    return item * item, os.getpid(), os.environ.get(MARKER)
+
+
+def test_every_error_class_survives_pickling() -> None:
+    """Errors cross process boundaries (Ray) with their class, message and path."""
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        exc = cls("what went wrong", path="/media/ep01.mp4")
+        back = pickle.loads(pickle.dumps(exc))
+        assert type(back) is cls and str(back) == str(exc) == "/media/ep01.mp4: what went wrong"
+
+
+def test_local_executor_runs_here_and_isolates_failures() -> None:
+    seen: list[ProgressEvent] = []
+    for workers in (1, 3):
+        out = sorted(LocalExecutor(workers).run(where, [1, 2, -3, 4], seen.append), key=lambda o: o.index)
+        assert [o.value[0] if o.value else None for o in out] == [1, 4, None, 16]
+        assert isinstance(out[2].error, InvalidMediaError) and str(out[2].error) == "item-3: negative item"
+        assert all(o.value[1] == os.getpid() and o.value[2] is None for o in out if o.value)  # here, no marker
+        assert all(o.worker["pid"] == os.getpid() for o in out)
+    assert sum(ev.text == "item 4" for ev in seen) == 2  # progress reaches the caller's sink live
+
+
+def test_unknown_executor_and_missing_ray_are_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(VertcutError, match="unknown executor 'spark'"):
+        make_executor("spark")
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name: str, *args: object, **kwargs: object) -> object:
+        if name == "ray":
+            raise ImportError("no ray")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(errors.UnsupportedError, match=r'pip install "vertcut\[ray\]"'):
+        make_executor("ray")
+
+
+# --- on a Ray cluster -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[None]:
+    ray = pytest.importorskip("ray", reason="the ray executor's tests need Ray (pip install 'vertcut[ray]')")
+    # the workers import this module's task by name, so they need this folder on their path
+    path = os.pathsep.join(p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p)
+    os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled", PYTHONPATH=path, **{MARKER: "1"})
+    try:  # a short session path: Unix sockets allow 107 characters
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 object_store_memory=100 * 2**20, _temp_dir=tempfile.mkdtemp(prefix="vr"))  # fmt: skip
+    finally:
+        del os.environ[MARKER]  # only the cluster's processes carry it
+    yield
+    ray.shutdown()
+
+
+def test_ray_tasks_run_on_cluster_workers(ray_cluster: None) -> None:
+    seen: list[ProgressEvent] = []
+    with make_executor("ray") as pool:
+        out: list[Outcome[tuple[int, int, str | None]]] = sorted(pool.run(where, [1, 2, -3], seen.append),
+                                                                  key=lambda o: o.index)  # fmt: skip
+    assert [o.value[0] if o.value else None for o in out] == [1, 4, None]
+    for o in out[:2]:
+        assert o.value is not None
+        _, pid, marker = o.value
+        assert pid != os.getpid() and marker == "1" and o.worker["pid"] == pid and o.worker["node"]
+    # a vertcut error is the item's answer: same class and message as here, not retried
+    assert isinstance(out[2].error, InvalidMediaError) and str(out[2].error) == "item-3: negative item"
+    assert sorted(ev.text for ev in seen) == ["item 1", "item 2"]  # the workers' warnings come back
+
+
+def test_ray_refuses_a_node_that_differs(ray_cluster: None) -> None:
+    import ray
+
+    from vertcut.jobs.executor import _remote_call, fingerprint
+
+    other = {**fingerprint(), "ffmpeg": "ffmpeg version 4.4"}
+    outcome = ray.get(ray.remote(_remote_call).remote(where, 0, 5, other))
+    assert outcome.value is None and "runs a different ffmpeg" in str(outcome.error)
+
+
+def test_cli_run_encodes_episodes_on_the_cluster(
+    tmp_path: Path, ray_cluster: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    master = make_clip(tmp_path / "m.mp4", frames=100, size=(320, 180), shot_len=25)
+    (tmp_path / "cuts.csv").write_text("frame,name\n50,EP01 cliffhanger\n")
+    # 2 s episodes (the split runs in the command; the presets folder is only read there)
+    monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(tmp_path / "presets"))
+    (tmp_path / "presets" / "split").mkdir(parents=True)
+    (tmp_path / "presets" / "split" / "default.toml").write_text('min_duration = "1s"\nwarn_duration = "1s"\n')
+    outs = {}
+    for executor in ("local", "ray"):
+        outs[executor] = out = tmp_path / executor
+        res = run_cli("run", str(master), "--markers", str(tmp_path / "cuts.csv"), "--package", "hls",
+                      "--ladder", "h264-default", "-o", str(out), "--executor", executor)  # fmt: skip
+        assert res.exit_code == 0, res.output
+    report = json.loads((outs["ray"] / "report.json").read_text())
+    assert report["stages"]["encode"] == "done"
+    assert set(report["workers"]) == {"ep001", "ep002"}
+    assert all(w["pid"] != os.getpid() and w["node"] for w in report["workers"].values())
+    # the same episodes, renditions and frames wherever they were encoded
+    for ep in ("ep001", "ep002"):
+        made = {}
+        for executor, out in outs.items():
+            pl = m3u8.load(str(out / "encoded" / ep / "cmaf" / "master.m3u8"))
+            made[executor] = [(p.stream_info.resolution, p.uri) for p in pl.playlists]
+        assert made["local"] == made["ray"] and len(made["ray"]) == 4
+        for executor, out in outs.items():  # every rendition holds the whole 2 s episode
+            for _, uri in made[executor]:
+                media = m3u8.load(str(out / "encoded" / ep / "cmaf" / uri))
+                assert abs(sum(seg.duration for seg in media.segments) - 2.0) < 1e-3, (executor, uri)
+    frames = {x: probe(outs[x] / "episodes" / "ep002.mp4").video[0].frame_count for x in outs}
+    assert frames == {"local": 50, "ray": 50}
+
+
+def test_cli_batch_on_the_cluster_isolates_a_bad_master(tmp_path: Path, ray_cluster: None) -> None:
+    good = make_clip(tmp_path / "good.mp4", frames=50, size=(320, 180), shot_len=25)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\0" * 1000)
+    (tmp_path / "series.toml").write_text(
+        f'[defaults]\npackages = ["mp4"]\n\n[[job]]\nmaster = "{bad}"\nout = "{tmp_path / "o-bad"}"\n\n'
+        f'[[job]]\nmaster = "{good}"\nout = "{tmp_path / "o-good"}"\n'
+    )
+    res = run_cli("batch", str(tmp_path / "series.toml"), "--executor", "ray")
+    assert res.exit_code == 2, res.output
+    assert f"ok      {good} -> {tmp_path / 'o-good'}" in res.stdout
+    assert res.stdout.count("FAILED") == 1 and f"FAILED  {bad}: {bad}:" in res.stdout
+    assert "1 of 2 jobs succeeded" in res.stdout
+    assert (tmp_path / "o-good" / "report.json").exists() and not (tmp_path / "o-bad" / "report.json").exists()
