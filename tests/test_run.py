@@ -12,6 +12,7 @@ from conftest import run_cli
 from mediagen import make_clip
 
 from vertcut.errors import EXIT_INPUT
+from vertcut.jobs.ledger import STATE_DIR
 from vertcut.media import probe
 
 
@@ -49,10 +50,14 @@ def test_run_all_stages_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with av.open(str(out / "episodes" / "ep001.mp4")) as c:
         band = {i: f.to_ndarray(format="gray")[1320:1600] for i, f in enumerate(c.decode(video=0)) if i in (2, 20)}
     assert (band[2] > 228).sum() < 10 and (band[20] > 228).sum() > 500
-    # a second run resumes: nothing is redone
+    # a second run resumes: nothing is redone; the separate burn stage of earlier versions is cleared away
+    stale = [out / "work" / "burned.mp4", out / STATE_DIR / "burn.done.json"]
+    for p in stale:
+        p.write_bytes(b"old")
     res = run_cli(*args)
     assert res.exit_code == 0, res.output
     assert [line.split()[1] for line in res.stdout.splitlines()[1:5]] == ["skipped"] * 4
+    assert not any(p.exists() for p in stale)
 
 
 def test_run_refuses_a_missing_subtitle_file(tmp_path: Path, clip: Path) -> None:

@@ -134,6 +134,8 @@ def run_job(
     work = out / "work"
     dry = ff.dry_run
     with ledger.locked():
+        if not dry:  # vertcut 0.x burned the subtitles in a stage of its own, into work/burned.mp4
+            ledger.retire("burn", [work / "burned.mp4"])
         if force:
             for stage in ("reframe", "split", "encode"):
                 ledger.forget(stage)

@@ -89,6 +89,13 @@ class Ledger:
         with contextlib.suppress(FileNotFoundError):
             self._marker(stage).unlink()
 
+    def retire(self, stage: str, outputs: Sequence[Path]) -> None:
+        """Remove a stage an earlier vertcut had and this one does not: its marker and its outputs."""
+        self.forget(stage)
+        for p in outputs:
+            with contextlib.suppress(FileNotFoundError):
+                Path(p).unlink()
+
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the folder's lock; sweep temporary files left by a killed run."""
