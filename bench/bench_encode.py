@@ -19,13 +19,11 @@ Targets (issue 6): separate / vertcut >= 1.15, hand-written / vertcut >= 0.95.
 
 from __future__ import annotations
 
-import resource
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.harness import Result
+from bench.harness import Result, paired_rounds
 from bench.media import REPO
 from vertcut.encode import encode_episode
 from vertcut.encode.presets import LadderPreset
@@ -34,12 +32,6 @@ from vertcut.presets import load_preset
 
 SECONDS = 16
 REPEAT = 3
-
-
-def _cpu() -> float:
-    """CPU seconds used so far by this process and its finished children (the ffmpeg runs)."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _episode(work: Path) -> Path:
@@ -111,15 +103,10 @@ def benchmarks(work: Path) -> Iterator[Result]:
         d = _fresh(out / "audio")
         ff.run(["-i", str(src), "-map", "0:a:0", *AUDIO, *DASH, str(d / "manifest.mpd")])
 
-    best = {"vertcut": float("inf"), "hand": float("inf"), "separate": float("inf")}
-    cpu = dict(best)
     jobs = {"vertcut": vertcut, "hand": hand_written, "separate": separate}
-    for _ in range(REPEAT):  # interleaved rounds: load drift hits all three
-        for name, fn in jobs.items():
-            c0, t0 = _cpu(), time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-            cpu[name] = min(cpu[name], _cpu() - c0)
+    rounds = paired_rounds(list(jobs.values()), REPEAT)  # interleaved rounds: load drift hits all three
+    best = {name: min(row[i][0] for row in rounds) for i, name in enumerate(jobs)}
+    cpu = {name: min(row[i][1] for row in rounds) for i, name in enumerate(jobs)}
     fps = {k: frames / v for k, v in best.items()}
     cpu_note = ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
     yield Result(

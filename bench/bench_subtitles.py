@@ -15,18 +15,16 @@ round's ratio in the note. Then the compositing alone (decode with
 it minus decode without) for both ways vertcut can burn: sprites + overlay
 (the default) and ffmpeg's ass filter on every frame. Last, the way ``vertcut run``
 burns: inside the reframe render's own encode, against the same render without
-subtitles (5 paired rounds).
+subtitles (7 paired rounds).
 """
 
 from __future__ import annotations
 
-import resource
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from bench.harness import Result
+from bench.harness import Result, Rounds, median_round, paired_rounds
 from bench.media import REPO
 from vertcut.ffmpeg import FFmpeg
 from vertcut.subtitles import burn, load_subtitles, retime, write_srt
@@ -77,9 +75,9 @@ def benchmarks(work: Path) -> Iterator[Result]:
         ff.run(["-i", str(clip), "-map", "0:v:0", "-map", "0:a?", *ENC, "-c:a", "copy", "-movflags", "+faststart",
                 str(work / "plain.mp4")])  # fmt: skip
 
-    rounds = _measure([ours, peer], repeat=7)
+    rounds = paired_rounds([ours, peer], repeat=7)
     yield from _paired(rounds, f"subs burn-in, {SECONDS} s 1080x1920 x264 ({n} cues)", "same encode, no subtitles")
-    yield from _filter_share(work, clip, subs, _median_round(rounds, 1)[1])
+    yield from _filter_share(work, clip, subs, median_round(rounds, 1)[1])
     yield from _in_reframe(work, subs)
     yield from glyph_heights(work)
 
@@ -108,15 +106,15 @@ def _in_reframe(work: Path, subs: Path) -> Iterator[Result]:
     def peer() -> None:
         reframe(src, work / "reframed.mp4", path_in=path, encoder_args=ENC)
 
-    rounds = _measure([ours, peer], repeat=5)
+    rounds = paired_rounds([ours, peer], repeat=7)
     yield from _paired(rounds, f"subs burned in the reframe encode, {SECONDS} s 1080p -> 1080x1920",
                        "same reframe, no subtitles")  # fmt: skip
 
 
-def _paired(rounds: list[list[tuple[float, float]]], name: str, peer: str) -> Iterator[Result]:
+def _paired(rounds: Rounds, name: str, peer: str) -> Iterator[Result]:
     """Wall-clock and CPU results of paired rounds (vertcut, the peer), against the 5 % target."""
     for k, what in enumerate(("wall", "CPU")):
-        a, b, spread = _median_round(rounds, k)
+        a, b, spread = median_round(rounds, k)
         note = f"target: burn-in adds <= 5 %; median of {len(rounds)} paired {spread}"
         yield Result(f"{name} {what}", a, b, peer, target=1 / 1.05, note=note)
 
@@ -148,7 +146,7 @@ def _filter_share(work: Path, clip: Path, subs: Path, encode_cpu: float) -> Iter
     graph = sprites.filtergraph("0:v:0", "1:v:0", "o", v.pix_fmt or "yuv420p", v.color)
     vf = f"ass=filename={escape_filter_path(ass)}:fontsdir={escape_filter_path(fonts)}"
     ff = FFmpeg()
-    rounds = _measure(
+    rounds = paired_rounds(
         [
             lambda: ff.run(
                 ["-i", str(clip), "-i", str(sprites.path), "-filter_complex", graph, "-map", "[o]", "-f", "null", "-"]
@@ -202,38 +200,3 @@ def glyph_heights(work: Path) -> Iterator[Result]:
             kind="figure",
             note=f"{height} px rendered for {style.glyph_height_px:g} px ({err:+.1f} %), bottom y={rows.max()}",
         )
-
-
-def _measure(fns: list[Callable[[], object]], repeat: int) -> list[list[tuple[float, float]]]:
-    """Wall-clock and CPU seconds (this process and its children) of each function, per round.
-
-    The functions run back to back in each round, so a round's figures share the machine's state; every
-    other round runs them in the opposite order, so whatever the first run of a round pays or leaves
-    behind (caches, clock changes) is not always on the same side.
-    """
-
-    def cpu_now() -> float:
-        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-    rounds = []
-    for r in range(repeat):
-        row: list[tuple[float, float]] = [(0.0, 0.0)] * len(fns)
-        order = list(range(len(fns)))
-        for i in order if r % 2 == 0 else order[::-1]:  # every other round backwards: no side always goes first
-            c0, t0 = cpu_now(), time.perf_counter()
-            fns[i]()
-            row[i] = (time.perf_counter() - t0, cpu_now() - c0)
-        rounds.append(row)
-    return rounds
-
-
-def _median_round(rounds: list[list[tuple[float, float]]], k: int) -> tuple[float, float, str]:
-    """The (ours, peer) figures ``k`` (0 wall, 1 CPU) of the round with the median ratio, and all ratios.
-
-    A paired ratio follows the machine's drift (other tenants, clock changes) that best-of-N on
-    each side separately can pair with a quiet spell for one side and a busy one for the other.
-    """
-    ratios = sorted((peer[k] / ours[k], ours[k], peer[k]) for ours, peer in rounds)
-    _, ours_s, peer_s = ratios[len(ratios) // 2]
-    return ours_s, peer_s, "rounds " + " ".join(f"{r:.2f}" for r, _, _ in ratios)

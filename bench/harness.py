@@ -9,6 +9,7 @@ ratio is meaningful wherever it runs. Timing lives here, never in tests.
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,3 +57,42 @@ def interleaved(ours: Callable[[], object], peer: Callable[[], object], repeat: 
         ours()
         a = min(a, time.perf_counter() - t0)
     return a, b
+
+
+Rounds = list[list[tuple[float, float]]]  # per round, per function: (wall s, CPU s)
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its finished children (the ffmpeg runs)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def paired_rounds(fns: list[Callable[[], object]], repeat: int) -> Rounds:
+    """Wall-clock and CPU seconds of each function, per round.
+
+    The functions run back to back in each round, so a round's figures share the machine's state; every
+    other round runs them in the opposite order, so whatever the first run of a round pays or leaves
+    behind (caches, clock changes) is not always on the same side.
+    """
+    rounds = []
+    for r in range(repeat):
+        row: list[tuple[float, float]] = [(0.0, 0.0)] * len(fns)
+        order = list(range(len(fns)))
+        for i in order if r % 2 == 0 else order[::-1]:
+            c0, t0 = cpu_seconds(), time.perf_counter()
+            fns[i]()
+            row[i] = (time.perf_counter() - t0, cpu_seconds() - c0)
+        rounds.append(row)
+    return rounds
+
+
+def median_round(rounds: Rounds, k: int, ours: int = 0, peer: int = 1) -> tuple[float, float, str]:
+    """The (ours, peer) figures ``k`` (0 wall, 1 CPU) of the round with the median ratio, and all ratios.
+
+    A paired ratio follows the machine's drift (other tenants, clock changes) that best-of-N on
+    each side separately can pair with a quiet spell for one side and a busy one for the other.
+    """
+    ratios = sorted((row[peer][k] / row[ours][k], row[ours][k], row[peer][k]) for row in rounds)
+    _, ours_s, peer_s = ratios[len(ratios) // 2]
+    return ours_s, peer_s, "rounds " + " ".join(f"{r:.2f}" for r, _, _ in ratios)

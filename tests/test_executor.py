@@ -166,3 +166,12 @@ def test_cli_batch_on_the_cluster_isolates_a_bad_master(tmp_path: Path, ray_clus
     assert res.stdout.count("FAILED") == 1 and f"FAILED  {bad}: {bad}:" in res.stdout
     assert "1 of 2 jobs succeeded" in res.stdout
     assert (tmp_path / "o-good" / "report.json").exists() and not (tmp_path / "o-bad" / "report.json").exists()
+
+
+def test_doctor_checks_every_node_of_the_cluster(tmp_path: Path, ray_cluster: None) -> None:
+    res = run_cli("doctor", "--executor", "ray", "--shared", str(tmp_path), "--json")
+    assert res.exit_code == 0, res.output
+    nodes = [c for c in json.loads(res.stdout) if c["node"]]
+    assert {c["name"] for c in nodes} == {"node software", "node shared folder"}
+    assert all(c["status"] == "ok" for c in nodes) and f"{tmp_path} seen" in nodes[-1]["detail"]
+    assert not list(tmp_path.iterdir())  # the sentinel is gone

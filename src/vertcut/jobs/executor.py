@@ -176,12 +176,28 @@ class RayExecutor(Executor):
                 raise VertcutError(f"cannot reach the Ray cluster at {where}: {exc}") from None
         cpus = float(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
         self.workers = max(1, int(cpus // max(cpus_per_task, 0.001)))
-        self._remote: Any = ray.remote(_remote_call).options(num_cpus=cpus_per_task, max_retries=retries)
+        self._task_options = {"num_cpus": cpus_per_task, "max_retries": retries}
+        self._fn: Any = ray.remote(_remote_call)
+        self._remote: Any = self._fn.options(**self._task_options)
 
     def close(self) -> None:
         if self._started:  # the throw-away cluster of address="local"
             self._ray.shutdown()
             self._started = False
+
+    def on_every_node(self, task: Task[T, R], item: T) -> list[Outcome[R]]:
+        """``task(item)`` once on every live node (``vertcut doctor`` checks the nodes this way)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        expected = fingerprint()
+        nodes = [n["NodeID"] for n in self._ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
+        refs = [
+            self._fn.options(
+                **self._task_options, scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)
+            ).remote(task, i, item, expected)
+            for i, node in enumerate(nodes)
+        ]
+        return [self._ray.get(ref) for ref in refs]
 
     def run(self, task: Task[T, R], items: Sequence[T], sink: ProgressSink | None = None) -> Iterator[Outcome[R]]:
         ray = self._ray
