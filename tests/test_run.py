@@ -64,3 +64,35 @@ def test_run_refuses_a_missing_subtitle_file(tmp_path: Path, clip: Path) -> None
     res = run_cli("run", str(clip), "--subs", str(tmp_path / "none.zh.srt"), "-o", str(tmp_path / "o"))
     assert res.exit_code == EXIT_INPUT and "no such file" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_failed_episode_does_not_stop_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every episode is encoded (and recorded) before the first failure is reported; a rerun does the rest."""
+    import vertcut.encode
+
+    master = make_clip(tmp_path / "m.mp4", frames=100, size=(320, 180), shot_len=25)
+    (tmp_path / "cuts.csv").write_text("frame,name\n50,EP01\n")
+    monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(tmp_path / "presets"))
+    (tmp_path / "presets" / "split").mkdir(parents=True)
+    (tmp_path / "presets" / "split" / "default.toml").write_text('min_duration = "1s"\nwarn_duration = "1s"\n')
+    real = vertcut.encode.encode_episode
+    calls: list[str] = []
+
+    def flaky(src: Path, out: Path, **kw: object) -> object:
+        calls.append(Path(src).stem)
+        if Path(src).stem == "ep001":
+            raise vertcut.errors.OutOfSpaceError("no space left on the device", path=out)
+        return real(src, out, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vertcut.encode, "encode_episode", flaky)
+    out = tmp_path / "out"
+    args = ["run", str(master), "--markers", str(tmp_path / "cuts.csv"), "--package", "mp4", "-o", str(out)]
+    res = run_cli(*args)
+    assert res.exit_code == 1 and "ep001: no space left on the device" in res.stderr
+    assert calls == ["ep001", "ep002"]  # the second episode was still encoded
+    assert (out / STATE_DIR / "encode-ep002.done.json").exists()
+    assert not (out / STATE_DIR / "encode-ep001.done.json").exists()
+    monkeypatch.setattr(vertcut.encode, "encode_episode", real)
+    res = run_cli(*args)
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "report.json").read_text())["workers"].keys() == {"ep001"}  # only it was redone

@@ -146,7 +146,7 @@ class RayExecutor(Executor):
         address: the cluster: ``auto`` (the one this machine belongs to; ``RAY_ADDRESS`` if set),
             ``HOST:PORT``, or ``local`` (a throw-away cluster on this machine, for trying it out and
             for tests). If Ray is already initialised in this process, that is used.
-        cpus_per_task: CPUs Ray reserves for each task (an x264 ladder keeps about 2 busy).
+        cpus_per_task: CPUs Ray reserves for each task (x264's threads use whatever the node has free).
         retries: times a task is run again when its worker or node dies (not when it fails).
 
     Raises:

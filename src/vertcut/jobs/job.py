@@ -243,7 +243,6 @@ def run_job(
                 name, k, task = todo[outcome.index]
                 if outcome.error is not None:
                     failures.append(outcome.error)
-                    enc.warning(f"{task.episode.stem}: {outcome.error}")
                 elif not dry:
                     ledger.mark(name, k, [task.dest / "report.json"])
                     if pool.name != "local":
@@ -252,7 +251,10 @@ def run_job(
                     report.workers[task.episode.stem] = outcome.worker
                 enc.advance(n, len(todo), "episodes")
             if failures:  # the other episodes are done and recorded; a rerun redoes only these
+                for more in failures[1:]:
+                    enc.warning(f"also failed: {more}")
                 raise failures[0]
+            enc.end(f"{len(todo)} episode(s) encoded, {skipped} already done")
             report.stages["encode"] = "skipped" if skipped == len(episode_files) else "done"
 
         if not dry:
