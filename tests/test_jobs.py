@@ -84,3 +84,28 @@ def test_batch_cli_bad_file(tmp_path: Path) -> None:
     f.write_text("[[job]]\nmaster = 3\n")
     res = run_cli("batch", str(f))
     assert res.exit_code == EXIT_PRESET and res.stderr.startswith("vertcut: error:")
+
+
+def test_batch_file_takes_every_job_option(tmp_path: Path) -> None:
+    """The file's schema is JobSpec's fields: every option of a job can be set, in [defaults] or a [[job]]."""
+    from dataclasses import fields
+
+    from vertcut.jobs import JobSpec
+
+    f = tmp_path / "series.toml"
+    f.write_text(
+        '[defaults]\nburn_lang = "en"\naspect = "4:5"\nreframe_mode = "track"\npackages = ["hls"]\n'
+        'free_episodes = 3\nsnap = "12f"\nvmaf = true\njobs = 2\n'
+        '[[job]]\nmaster = "m/a.mp4"\nout = "o"\nsubs = ["m/a.en.srt"]\nmarkers = "m/a.csv"\n'
+    )
+    (spec,) = load_batch_file(f).jobs
+    expected = JobSpec(
+        master=tmp_path / "m" / "a.mp4", out=tmp_path / "o", subs=(tmp_path / "m" / "a.en.srt",),
+        markers=tmp_path / "m" / "a.csv", burn_lang="en", aspect="4:5", reframe_mode="track", packages=("hls",),
+        free_episodes=3, snap="12f", vmaf=True, jobs=2,
+    )  # fmt: skip
+    assert spec == expected
+    set_here = {"master", "out", "subs", "markers", "burn_lang", "aspect", "reframe_mode", "packages",
+                "free_episodes", "snap", "vmaf", "jobs"}  # fmt: skip
+    untouched = {f.name for f in fields(JobSpec)} - set_here
+    assert untouched == {"subtitle_preset", "ladder", "masters"}  # covered by test_batch_file

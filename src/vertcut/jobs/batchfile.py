@@ -18,9 +18,14 @@ Validated like a preset: unknown keys are errors, every problem is reported at o
 
 from __future__ import annotations
 
+import functools
+import operator
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+import types
+import typing
+from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import PresetError
 from ..presets import validate_data
@@ -29,31 +34,54 @@ from .job import JobSpec
 __all__ = ["BatchFile", "load_batch_file"]
 
 
-@dataclass(frozen=True)
-class _Defaults:
-    subs: tuple[str, ...] = ()
-    burn_lang: str | None = None
-    aspect: str = "9:16"
-    reframe_mode: str = "auto"
-    subtitle_preset: str = "elder-large"
-    ladder: str = "h264-default"
-    packages: tuple[str, ...] = ("hls", "dash", "ts", "mp4")
-    masters: tuple[str, ...] = ()
-    free_episodes: int | None = None
-    snap: str | None = None
-    vmaf: bool = False
-    jobs: int = 1
+# The file's schema is JobSpec's own fields, with paths as strings (relative to the file): a new
+# option of the job is a new key here too. master, out and markers belong to one [[job]] only.
+_PER_JOB = ("master", "out", "markers")
 
 
-@dataclass(frozen=True)
-class _Job(_Defaults):
-    master: str = ""
-    out: str = ""
-    markers: str | None = None
+def _toml_type(tp: Any) -> Any:
+    """``tp`` with every ``Path`` as ``str``."""
+    if tp is Path:
+        return str
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is tuple:
+        return tuple[tuple(_toml_type(a) for a in args)]  # type: ignore[misc]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return functools.reduce(operator.or_, (_toml_type(a) for a in args))
+    return tp
 
-    def __post_init__(self) -> None:
-        if not self.master or not self.out:
-            raise ValueError("every [[job]] needs 'master' and 'out'")
+
+def _require_master_out(self: Any) -> None:
+    if not self.master or not self.out:
+        raise ValueError("every [[job]] needs 'master' and 'out'")
+
+
+_HINTS = typing.get_type_hints(JobSpec)
+_Defaults = make_dataclass(
+    "_Defaults",
+    [(f.name, _toml_type(_HINTS[f.name]), field(default=f.default)) for f in fields(JobSpec) if f.name not in _PER_JOB],
+    frozen=True,
+)
+_Job = make_dataclass(
+    "_Job",
+    [(name, _toml_type(_HINTS[name]), field(default=None if name == "markers" else "")) for name in _PER_JOB],
+    bases=(_Defaults,),
+    frozen=True,
+    namespace={"__post_init__": _require_master_out},
+)
+
+
+def _from_toml(value: Any, tp: Any, base: Path) -> Any:
+    """A validated value as JobSpec holds it: strings where ``tp`` has paths become paths under ``base``."""
+    if value is None:
+        return None
+    if tp is Path:
+        return base / value
+    if typing.get_origin(tp) is tuple:
+        return tuple(_from_toml(v, typing.get_args(tp)[0], base) for v in value)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return _from_toml(value, next(a for a in typing.get_args(tp) if a is not type(None)), base)
+    return value
 
 
 @dataclass(frozen=True)
@@ -79,6 +107,7 @@ def load_batch_file(path: str | Path) -> BatchFile:
         raise PresetError(f"not valid TOML: {exc}", path=path) from None
     top = validate_data(_File, raw, path=path)
     problems: list[str] = []
+    defaults: Any
     try:
         defaults = validate_data(_Defaults, dict(top.defaults), path=path)
     except PresetError as exc:
@@ -91,27 +120,11 @@ def load_batch_file(path: str | Path) -> BatchFile:
         merged = {k: list(v) if isinstance(v, tuple) else v for k, v in merged.items()}
         merged.update(entry)
         try:
-            job = validate_data(_Job, merged, path=path)
+            job: Any = validate_data(_Job, merged, path=path)
         except PresetError as exc:
             problems.extend(f"job[{i}].{p}" for p in exc.problems)
             continue
-        spec = JobSpec(master=base / job.master, out=base / job.out)
-        spec = replace(
-            spec,
-            subs=tuple(base / s for s in job.subs),
-            markers=base / job.markers if job.markers else None,
-            burn_lang=job.burn_lang,
-            aspect=job.aspect,
-            reframe_mode=job.reframe_mode,
-            subtitle_preset=job.subtitle_preset,
-            ladder=job.ladder,
-            packages=job.packages,
-            masters=job.masters,
-            free_episodes=job.free_episodes,
-            snap=job.snap,
-            vmaf=job.vmaf,
-            jobs=job.jobs,
-        )
+        spec = JobSpec(**{f.name: _from_toml(getattr(job, f.name), _HINTS[f.name], base) for f in fields(JobSpec)})
         specs.append(spec)
     if not top.job:
         problems.append("job: no [[job]] entries")
