@@ -237,7 +237,7 @@ def run_job(
                 todo.append((name, k, task))
             pool = executor if executor is not None and not dry else LocalExecutor(spec.jobs)
             failures: list[VertcutError] = []
-            enc = Reporter(collect, "encode")
+            enc = Reporter(collect, "episodes")
             enc.start(len(todo), "episodes")
             for n, outcome in enumerate(pool.run(encode_task, [t for _, _, t in todo], collect), 1):
                 name, k, task = todo[outcome.index]

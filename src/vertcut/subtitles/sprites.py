@@ -7,7 +7,7 @@ vertcut has libass draw each distinct state (the set of cues shown between
 two cue boundaries) once, and composites the states with ``overlay``.
 ``overlay`` blends with SIMD and only touches the band of the frame that ever
 holds text, for about a fifth of the cost. The pixels match the ``ass``
-filter's to rounding: luma within 3, chroma within 12 at glyph edges (see the
+filter's to rounding: luma within 3, chroma within 8 at glyph edges (see the
 tests).
 
 How the pixels stay the same: one ``ass`` filter draws each state twice, over
@@ -143,10 +143,10 @@ def render_sprites(
     """Render every state of ``events`` (an ASS document is ``header`` + the events) once, into ``dest``.
 
     ``header`` holds one style, ``S``. ``region``: the box ``(x, y, w, h)`` the text stays in, when the
-    caller knows (vertcut's layout does); libass then draws only those rows, and the sprites are that box.
-    Should anything be drawn on an edge of it that is not the picture's edge (or nothing at all), the
-    whole frame is drawn again and the sprites are the box around every drawn pixel. ``until``: the
-    picture's duration; nothing starts at or after it.
+    caller knows (vertcut's layout does); libass then draws only those rows. Should anything be drawn on
+    an edge of it that is not the picture's edge (or nothing at all), the whole frame is drawn again.
+    The sprites are the box around every drawn pixel, with two clear pixels around it where the picture
+    allows. ``until``: the picture's duration; nothing starts at or after it.
     Returns None when nothing would be drawn (no events, or all of them blank).
 
     Raises:
