@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,20 @@ def test_batch_file_takes_every_job_option(tmp_path: Path) -> None:
                 "free_episodes", "snap", "vmaf", "jobs"}  # fmt: skip
     untouched = {f.name for f in fields(JobSpec)} - set_here
     assert untouched == {"subtitle_preset", "ladder", "masters"}  # covered by test_batch_file
+
+
+def test_batch_runs_masters_side_by_side(tmp_path: Path) -> None:
+    """``-w 2``: two masters at once on this machine (threads); each gets its own complete output."""
+    from mediagen import make_clip
+
+    make_clip(tmp_path / "a.mp4", frames=40, size=(320, 180), shot_len=20)
+    make_clip(tmp_path / "b.mp4", frames=30, size=(320, 180), shot_len=10)
+    (tmp_path / "s.toml").write_text(
+        '[defaults]\npackages = ["mp4"]\n[[job]]\nmaster = "a.mp4"\nout = "out/a"\n[[job]]\nmaster = "b.mp4"\nout = "out/b"\n'
+    )
+    res = run_cli("batch", str(tmp_path / "s.toml"), "-w", "2")
+    assert res.exit_code == 0, res.output
+    assert "2 of 2 jobs succeeded" in res.stdout
+    for name in ("a", "b"):
+        report = json.loads((tmp_path / "out" / name / "report.json").read_text())
+        assert report["master"] == str(tmp_path / f"{name}.mp4") and report["stages"]["encode"] == "done"
