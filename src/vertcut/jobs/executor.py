@@ -62,7 +62,6 @@ class Executor(ABC):
     """Runs a task over items and yields each :class:`Outcome` as it completes."""
 
     name: str
-    workers: int
 
     @abstractmethod
     def run(self, task: Task[T, R], items: Sequence[T], sink: ProgressSink | None = None) -> Iterator[Outcome[R]]:
@@ -174,8 +173,6 @@ class RayExecutor(Executor):
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = os.environ.get("RAY_ADDRESS", address)
                 raise VertcutError(f"cannot reach the Ray cluster at {where}: {exc}") from None
-        cpus = float(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
-        self.workers = max(1, int(cpus // max(cpus_per_task, 0.001)))
         self._task_options = {"num_cpus": cpus_per_task, "max_retries": retries}
         self._fn: Any = ray.remote(_remote_call)
         self._remote: Any = self._fn.options(**self._task_options)
