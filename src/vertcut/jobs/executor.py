@@ -169,7 +169,7 @@ class RayExecutor(Executor):
                     ray.init(**kwargs)
                     self._started = True
                 else:
-                    ray.init(address=None if address == "auto" else address, **kwargs)
+                    ray.init(address=address, **kwargs)  # "auto": an existing cluster, or an error
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = os.environ.get("RAY_ADDRESS", address)
                 raise VertcutError(f"cannot reach the Ray cluster at {where}: {exc}") from None
