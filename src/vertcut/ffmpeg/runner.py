@@ -175,6 +175,11 @@ class FFmpeg:
         self.timeout = timeout
         self.loglevel = loglevel
 
+    def with_sink(self, sink: ProgressSink | None) -> FFmpeg:
+        """The same settings reporting to ``sink`` (``None``: a runner plain enough to send to another
+        process, as executor tasks do)."""
+        return FFmpeg(dry_run=self.dry_run, sink=sink, timeout=self.timeout, loglevel=self.loglevel)
+
     def argv(self, args: Sequence[str]) -> list[str]:
         """The full argv for ``args`` (everything after the binary's fixed options)."""
         for a in args:

@@ -233,7 +233,7 @@ def run_job(
                     skipped += 1
                     continue
                 task = EncodeTask(ep, out / "encoded" / ep.stem, spec.ladder, spec.packages, spec.masters, spec.vmaf,
-                                  ff.timeout, ff.loglevel, dry)  # fmt: skip
+                                  ff.with_sink(None))  # fmt: skip
                 todo.append((name, k, task))
             pool = executor if executor is not None and not dry else LocalExecutor(spec.jobs)
             failures: list[VertcutError] = []
@@ -276,16 +276,14 @@ class EncodeTask:
     packages: tuple[str, ...]
     masters: tuple[str, ...]
     vmaf: bool
-    timeout: float | None = None  # the caller's ffmpeg settings
-    loglevel: str = "warning"
-    dry_run: bool = False
+    ffmpeg: FFmpeg  # the caller's runner settings (no sink)
 
 
 def encode_task(task: EncodeTask, sink: ProgressSink) -> str:
     """Encode one episode (an executor task); returns its report's path."""
     from ..encode import encode_episode
 
-    ff = FFmpeg(dry_run=task.dry_run, sink=sink, timeout=task.timeout, loglevel=task.loglevel)
+    ff = task.ffmpeg.with_sink(sink)
     encode_episode(task.episode, task.dest, ladder=task.ladder, packages=task.packages, masters=task.masters,
                    vmaf=task.vmaf, ffmpeg=ff, sink=sink)  # fmt: skip
     return str(task.dest / "report.json")
@@ -305,16 +303,13 @@ class JobTask:
     """One master's whole job, as plain data an executor can send to another machine."""
 
     spec: JobSpec
+    ffmpeg: FFmpeg  # the caller's runner settings (no sink)
     force: bool = False
-    timeout: float | None = None  # the caller's ffmpeg settings
-    loglevel: str = "warning"
-    dry_run: bool = False
 
 
 def job_task(task: JobTask, sink: ProgressSink) -> JobReport:
     """Run one master's job (an executor task); its episodes are encoded on the same machine."""
-    ff = FFmpeg(dry_run=task.dry_run, sink=sink, timeout=task.timeout, loglevel=task.loglevel)
-    return run_job(task.spec, ffmpeg=ff, sink=sink, force=task.force)
+    return run_job(task.spec, ffmpeg=task.ffmpeg.with_sink(sink), sink=sink, force=task.force)
 
 
 def run_batch(
@@ -329,7 +324,7 @@ def run_batch(
     as it finishes. ``executor``: where the jobs run, one master per task (default: one after
     another on this machine). A dry run always runs here, one after another."""
     ff = ffmpeg or FFmpeg(sink=sink)
-    tasks = [JobTask(spec, force, ff.timeout, ff.loglevel, ff.dry_run) for spec in specs]
+    tasks = [JobTask(spec, ff.with_sink(None), force) for spec in specs]
     pool = executor if executor is not None and not ff.dry_run else LocalExecutor(1)
     for outcome in pool.run(job_task, tasks, sink):
         spec = specs[outcome.index]
