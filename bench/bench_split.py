@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.harness import Result, median_round, paired_rounds
+from bench.harness import Result, paired_results, paired_rounds
 from bench.media import REPO, master
 from vertcut.ffmpeg import FFmpeg
 from vertcut.markers import read_markers
@@ -78,13 +78,10 @@ def benchmarks(work: Path) -> Iterator[Result]:
     rounds = paired_rounds([ours, peer], REPEAT)
     manifest = json.loads((work / "split-ours" / "manifest.json").read_text())
     ok = manifest["totals"]["verified"]
-    for k, what in enumerate(("wall", "CPU")):
-        a, b, spread = median_round(rounds, k)
-        yield Result(
-            f"split 75 s 1080p master into 4 episodes (+subs, checks, sheet) {what}",
-            a,
-            b,
-            "ffmpeg -ss/-t per episode, same encoder",
-            target=0.7,
-            note=f"all verified: {ok}; median of {REPEAT} paired {spread}",
-        )
+    yield from paired_results(
+        rounds,
+        "split 75 s 1080p master into 4 episodes (+subs, checks, sheet)",
+        "ffmpeg -ss/-t per episode, same encoder",
+        0.7,
+        f"all verified: {ok}",
+    )

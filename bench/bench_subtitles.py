@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from bench.harness import Result, Rounds, median_round, paired_rounds
+from bench.harness import Result, Rounds, median_round, paired_results, paired_rounds
 from bench.media import REPO
 from vertcut.ffmpeg import FFmpeg
 from vertcut.subtitles import burn, load_subtitles, retime, write_srt
@@ -76,7 +76,9 @@ def benchmarks(work: Path) -> Iterator[Result]:
                 str(work / "plain.mp4")])  # fmt: skip
 
     rounds = paired_rounds([ours, peer], repeat=7)
-    yield from _paired(rounds, f"subs burn-in, {SECONDS} s 1080x1920 x264 ({n} cues)", "same encode, no subtitles")
+    yield from _burn_results(
+        rounds, f"subs burn-in, {SECONDS} s 1080x1920 x264 ({n} cues)", "same encode, no subtitles"
+    )
     yield from _filter_share(work, clip, subs, median_round(rounds, 1)[1])
     yield from _in_reframe(work, subs)
     yield from glyph_heights(work)
@@ -107,16 +109,12 @@ def _in_reframe(work: Path, subs: Path) -> Iterator[Result]:
         reframe(src, work / "reframed.mp4", path_in=path, encoder_args=ENC)
 
     rounds = paired_rounds([ours, peer], repeat=7)
-    yield from _paired(rounds, f"subs burned in the reframe encode, {SECONDS} s 1080p -> 1080x1920",
+    yield from _burn_results(rounds, f"subs burned in the reframe encode, {SECONDS} s 1080p -> 1080x1920",
                        "same reframe, no subtitles")  # fmt: skip
 
 
-def _paired(rounds: Rounds, name: str, peer: str) -> Iterator[Result]:
-    """Wall-clock and CPU results of paired rounds (vertcut, the peer), against the 5 % target."""
-    for k, what in enumerate(("wall", "CPU")):
-        a, b, spread = median_round(rounds, k)
-        note = f"target: burn-in adds <= 5 %; median of {len(rounds)} paired {spread}"
-        yield Result(f"{name} {what}", a, b, peer, target=1 / 1.05, note=note)
+def _burn_results(rounds: Rounds, name: str, peer: str) -> Iterator[Result]:
+    return paired_results(rounds, name, peer, 1 / 1.05, "target: burn-in adds <= 5 %")
 
 
 def _filter_share(work: Path, clip: Path, subs: Path, encode_cpu: float) -> Iterator[Result]:

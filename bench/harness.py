@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -96,3 +96,12 @@ def median_round(rounds: Rounds, k: int, ours: int = 0, peer: int = 1) -> tuple[
     ratios = sorted((row[peer][k] / row[ours][k], row[ours][k], row[peer][k]) for row in rounds)
     _, ours_s, peer_s = ratios[len(ratios) // 2]
     return ours_s, peer_s, "rounds " + " ".join(f"{r:.2f}" for r, _, _ in ratios)
+
+
+def paired_results(rounds: Rounds, name: str, peer: str, target: float, note: str) -> Iterator[Result]:
+    """A wall-clock and a CPU result from paired rounds of (vertcut, the peer): each the round with the
+    median ratio, every round's ratio appended to ``note``."""
+    for k, what in enumerate(("wall", "CPU")):
+        ours_s, peer_s, spread = median_round(rounds, k)
+        yield Result(f"{name} {what}", ours_s, peer_s, peer, target=target,
+                     note=f"{note}; median of {len(rounds)} paired {spread}")  # fmt: skip
