@@ -191,3 +191,61 @@ def test_vertcut_ffmpeg_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
             runner.ffmpeg_exe()
     finally:
         runner.ffmpeg_exe.cache_clear()
+
+
+def test_capability_queries_are_cached_per_binary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """ffmpeg is asked once per binary; the answer comes from the cache until the binary changes."""
+    from vertcut.ffmpeg import runner
+
+    calls: list[tuple[str, ...]] = []
+    real_ask = runner._ask
+
+    def ask(exe: str, *args: str) -> str:
+        calls.append(args)
+        return real_ask(exe, *args)
+
+    monkeypatch.setattr(runner, "_ask", ask)
+    assert "scale" in runner._query("-filters") and "scale" in runner._query("-filters")
+    assert calls == [("-filters",)]
+    # another binary (a copy with its own size and mtime) is asked again
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\necho 'ffmpeg version test-build'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("VERTCUT_FFMPEG", str(fake))
+    runner.ffmpeg_exe.cache_clear()
+    try:
+        assert runner._query("-version") == "ffmpeg version test-build\n"
+        fake.write_text("#!/bin/sh\necho 'ffmpeg version other-build'\n")
+        os.utime(fake, ns=(1, 1))
+        assert runner._query("-version") == "ffmpeg version other-build\n"
+        assert calls[1:] == [("-version",), ("-version",)]
+        # a failed query is not kept
+        fake.write_text("#!/bin/sh\nexit 1\n")
+        os.utime(fake, ns=(2, 2))
+        assert runner._query("-version") == "" and runner._query("-version") == ""
+        assert len(calls) == 5
+    finally:
+        runner.ffmpeg_exe.cache_clear()
+
+
+def test_the_bundled_ffmpeg_is_found_without_starting_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import imageio_ffmpeg
+
+    from vertcut.ffmpeg import runner
+
+    def started(*args: object, **kwargs: object) -> None:
+        raise AssertionError("ffmpeg was started to find it")
+
+    runner.ffmpeg_exe.cache_clear()
+    monkeypatch.delenv("VERTCUT_FFMPEG", raising=False)
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    monkeypatch.setattr(runner.subprocess, "call", started)
+    monkeypatch.setattr(runner.subprocess, "check_call", started)
+    monkeypatch.setattr(runner.subprocess, "run", started)
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", started)  # it runs the binary to check it
+    try:
+        found = runner.ffmpeg_exe()
+    finally:
+        runner.ffmpeg_exe.cache_clear()
+    monkeypatch.undo()
+    assert found == imageio_ffmpeg.get_ffmpeg_exe()

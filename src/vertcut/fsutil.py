@@ -15,15 +15,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import OutOfSpaceError
 
-__all__ = ["TMP_MARK", "atomic_dir", "atomic_path", "cache_root", "file_digest"]
+__all__ = ["TMP_MARK", "atomic_dir", "atomic_path", "cache_root", "file_digest", "json_cached"]
 
 TMP_MARK = ".vertcut-tmp"
 
@@ -115,3 +117,25 @@ def cache_root() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "vertcut"
+
+
+def json_cached(kind: str, key: str, compute: Callable[[], Any], keep: Callable[[Any], bool] = bool) -> Any:
+    """``compute()``'s JSON-able result, kept in ``cache_root()/kind`` under ``key`` (which must name
+    everything the result depends on, such as a file's size and mtime) when ``keep(result)`` (by default:
+    when it is not empty). An unreadable entry is computed again; a cache that cannot be written only
+    costs time."""
+    cached = cache_root() / kind / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+    try:
+        return json.loads(cached.read_text())
+    except (OSError, ValueError):
+        pass
+    data = compute()
+    if not keep(data):
+        return data
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cached) as tmp:
+            tmp.write_text(json.dumps(data))
+    except OSError:
+        pass
+    return data

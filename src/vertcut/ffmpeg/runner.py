@@ -34,6 +34,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from types import TracebackType
 from typing import IO
 
@@ -73,7 +74,10 @@ def ffmpeg_exe() -> str:
     try:
         import imageio_ffmpeg
 
-        exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+        bundled = _bundled(Path(imageio_ffmpeg.__file__).parent / "binaries")
+        if bundled is not None and not os.environ.get("IMAGEIO_FFMPEG_EXE"):
+            return bundled
+        exe: str = imageio_ffmpeg.get_ffmpeg_exe()  # runs the binary once to check it
         return exe
     except (ImportError, RuntimeError):
         found = shutil.which("ffmpeg")
@@ -82,16 +86,36 @@ def ffmpeg_exe() -> str:
     raise UnsupportedError("no ffmpeg found: install imageio-ffmpeg or set VERTCUT_FFMPEG")
 
 
+def _bundled(folder: Path) -> str | None:
+    """The ffmpeg binary in the imageio-ffmpeg wheel's ``folder``, found without starting it (starting
+    this static build costs 0.2 s of CPU)."""
+    found = sorted(p for p in folder.glob("ffmpeg-*") if p.is_file() and os.access(p, os.X_OK))
+    return str(found[0]) if len(found) == 1 else None
+
+
 def _query(*args: str) -> str:
+    """ffmpeg's answer to a query such as ``-filters``, cached on disk per binary (its path, size and
+    mtime): each start of this static ffmpeg costs 0.2 s of CPU, every vertcut command asks."""
+    from ..fsutil import json_cached
+
+    exe = ffmpeg_exe()
+    st = os.stat(exe)
+    key = f"{exe}|{st.st_size}|{st.st_mtime_ns}|{' '.join(args)}"
+    out: str = json_cached("ffmpeg", key, lambda: _ask(exe, *args))
+    return out
+
+
+def _ask(exe: str, *args: str) -> str:
+    """ffmpeg's answer, or "" when it fails (not cached)."""
     proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", *args],
+        [exe, "-hide_banner", *args],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
     )
-    return proc.stdout
+    return proc.stdout if proc.returncode == 0 else ""
 
 
 @functools.cache

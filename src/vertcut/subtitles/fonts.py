@@ -74,27 +74,15 @@ def _tables(path: Path, index: int) -> dict[str, Any]:
     """The metrics vertcut needs from face ``index`` of ``path``: units per em, the libass height, the
     reference glyph's ink height, and every mapped code point's advance. Reading them with fontTools takes
     half a second for the CJK collection, so they are cached on disk, keyed by the file's size and mtime."""
-    import hashlib
-    import json
-
-    from ..fsutil import atomic_path, cache_root
+    from ..fsutil import json_cached
 
     st = path.stat()
-    key = hashlib.sha256(f"{_TABLES_VERSION}|{path}|{index}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:32]
-    cached = cache_root() / "fonts" / f"{key}.json"
+    key = f"{_TABLES_VERSION}|{path}|{index}|{st.st_size}|{st.st_mtime_ns}"
+    data: dict[str, Any] = json_cached("fonts", key, lambda: _read_tables(path, index))
     try:
-        data: dict[str, Any] = json.loads(cached.read_text())
-        data["advances"] = {int(k): v for k, v in data["advances"].items()}
-        return data
-    except (OSError, ValueError, KeyError, AttributeError):
-        pass
-    data = _read_tables(path, index)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cached) as tmp:
-            tmp.write_text(json.dumps(data))
-    except OSError:
-        pass  # a read-only cache only costs time
+        data["advances"] = {int(k): v for k, v in data["advances"].items()}  # JSON keys are strings
+    except (KeyError, AttributeError, ValueError):
+        data = _read_tables(path, index)
     return data
 
 
