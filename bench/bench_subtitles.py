@@ -7,15 +7,20 @@ episode: most run 1-3 min), with the sample's Chinese subtitles for that span
 each on-screen state once, overlay compositing). Both sides use the same x264
 settings; the peer is plain ffmpeg re-encoding the clip without any filter.
 The issue's target: burn-in adds at most 5 % (ratio >= 1/1.05 = 0.952).
-Two figures from 7 rounds, each running vertcut and the peer back to back
-(every other round the peer first): wall-clock and CPU seconds (vertcut's own
-process plus its ffmpeg children against the peer's ffmpeg, which a busy
-machine disturbs less), each the round with the median ratio, with every
-round's ratio in the note. Then the compositing alone (decode with
-it minus decode without) for both ways vertcut can burn: sprites + overlay
-(the default) and ffmpeg's ass filter on every frame. Last, the way ``vertcut run``
-burns: inside the reframe render's own encode, against the same render without
-subtitles (7 paired rounds).
+
+How it is timed. On this project's shared 2-core machine two identical
+encodes run one after the other differ by up to 8 %, more than the 5 % to
+resolve. So the target is judged on side-by-side rounds: vertcut and the peer
+start at the same moment, each pinned to its own CPU (x264 then runs one
+thread), so both meet the same load from other tenants; the CPUs swap every
+round. The control runs the peer against itself the same way: its spread is
+the method's resolution. Each figure is the round with the median ratio, with
+every round's ratio in the note. For information, without a target: the same
+pair on both CPUs one after the other (the usual 2-core encode), then the
+compositing alone (decode with it minus decode without) for both ways vertcut
+can burn: sprites + overlay (the default) and ffmpeg's ass filter on every
+frame. Last, with the target, the way ``vertcut run`` burns: inside the
+reframe render's own encode, against the same render without subtitles.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from bench.harness import Result, Rounds, median_round, paired_results, paired_rounds
+from bench.harness import Result, Rounds, median_round, paired_results, paired_rounds, side_by_side_rounds
 from bench.media import REPO
 from vertcut.ffmpeg import FFmpeg
 from vertcut.subtitles import burn, load_subtitles, retime, write_srt
@@ -71,14 +76,19 @@ def benchmarks(work: Path) -> Iterator[Result]:
     def ours() -> None:
         burn(clip, subs, work / "burned.mp4", preset="elder-large", lang="zh", ffmpeg=ff, encoder_args=ENC)
 
-    def peer() -> None:
+    def peer(name: str = "plain.mp4") -> None:
         ff.run(["-i", str(clip), "-map", "0:v:0", "-map", "0:a?", *ENC, "-c:a", "copy", "-movflags", "+faststart",
-                str(work / "plain.mp4")])  # fmt: skip
+                str(work / name)])  # fmt: skip
 
-    rounds = paired_rounds([ours, peer], repeat=7)
-    yield from _burn_results(
-        rounds, f"subs burn-in, {SECONDS} s 1080x1920 x264 ({n} cues)", "same encode, no subtitles"
-    )
+    name = f"subs burn-in, {SECONDS} s 1080x1920 x264 ({n} cues)"
+    yield from _burn_results(side_by_side_rounds([ours, peer], repeat=7), f"{name}, side by side",
+                             "same encode, no subtitles")  # fmt: skip
+    control = side_by_side_rounds([peer, lambda: peer("plain-2.mp4")], repeat=5)
+    yield from paired_results(control, "control: the peer against itself, side by side", "the same encode", None,
+                              "the method's resolution (ideal 1.00)")  # fmt: skip
+    rounds = paired_rounds([ours, peer], repeat=5)
+    yield from paired_results(rounds, f"{name}, 2 cores, in turn", "same encode, no subtitles", None,
+                              "no target: identical encodes in turn differ by up to 8 % here")  # fmt: skip
     yield from _filter_share(work, clip, subs, median_round(rounds, 1)[1])
     yield from _in_reframe(work, subs)
     yield from glyph_heights(work)
@@ -108,8 +118,8 @@ def _in_reframe(work: Path, subs: Path) -> Iterator[Result]:
     def peer() -> None:
         reframe(src, work / "reframed.mp4", path_in=path, encoder_args=ENC)
 
-    rounds = paired_rounds([ours, peer], repeat=7)
-    yield from _burn_results(rounds, f"subs burned in the reframe encode, {SECONDS} s 1080p -> 1080x1920",
+    rounds = side_by_side_rounds([ours, peer], repeat=7)
+    yield from _burn_results(rounds, f"subs burned in the reframe encode, {SECONDS} s 1080p -> 1080x1920, side by side",
                        "same reframe, no subtitles")  # fmt: skip
 
 

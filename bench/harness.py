@@ -9,10 +9,13 @@ ratio is meaningful wherever it runs. Timing lives here, never in tests.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import resource
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,52 @@ def paired_rounds(fns: list[Callable[[], object]], repeat: int) -> Rounds:
     return rounds
 
 
+def side_by_side_rounds(fns: list[Callable[[], object]], repeat: int) -> Rounds:
+    """Wall-clock and CPU seconds of two functions run at the same time, each pinned to its own CPU.
+
+    On a shared machine the run-to-run noise is other tenants' load, which changes within seconds: two
+    runs of the same plain encode back to back differ by up to 8 % on this project's 2-core machine. Run
+    side by side, both functions meet the same load at the same moment, and the same pair differs by
+    about 2 %. Each function runs in a forked process (nothing to import, its ffmpeg children inherit
+    the pinning, so ffmpeg and x264 run one thread per process); the two CPUs swap every round.
+    Needs two CPUs.
+    """
+    if len(fns) != 2:
+        raise ValueError("side_by_side_rounds runs exactly two functions")
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    if len(cpus) < 2:
+        raise RuntimeError("side-by-side rounds need two CPUs")
+    ctx = multiprocessing.get_context("fork")
+    rounds = []
+    for r in range(repeat):
+        start = ctx.Barrier(2)
+        results = ctx.Queue()
+        procs = [
+            ctx.Process(target=_pinned, args=(i, fn, cpus[(i + r) % 2], start, results)) for i, fn in enumerate(fns)
+        ]
+        for p in procs:
+            p.start()
+        got = dict(results.get() for _ in procs)
+        for p in procs:
+            p.join()
+            if p.exitcode != 0:
+                raise RuntimeError(f"a side-by-side run failed (exit {p.exitcode})")
+        rounds.append([got[0], got[1]])
+    return rounds
+
+
+def _pinned(i: int, fn: Callable[[], object], cpu: int, start: Any, results: Any) -> None:
+    os.sched_setaffinity(0, {cpu})
+    start.wait()
+    c0, t0 = cpu_seconds(), time.perf_counter()
+    try:
+        fn()
+    except BaseException:
+        results.put((i, (float("nan"), float("nan"))))
+        raise
+    results.put((i, (time.perf_counter() - t0, cpu_seconds() - c0)))
+
+
 def median_round(rounds: Rounds, k: int, ours: int = 0, peer: int = 1) -> tuple[float, float, str]:
     """The (ours, peer) figures ``k`` (0 wall, 1 CPU) of the round with the median ratio, and all ratios.
 
@@ -98,7 +147,7 @@ def median_round(rounds: Rounds, k: int, ours: int = 0, peer: int = 1) -> tuple[
     return ours_s, peer_s, "rounds " + " ".join(f"{r:.2f}" for r, _, _ in ratios)
 
 
-def paired_results(rounds: Rounds, name: str, peer: str, target: float, note: str) -> Iterator[Result]:
+def paired_results(rounds: Rounds, name: str, peer: str, target: float | None, note: str) -> Iterator[Result]:
     """A wall-clock and a CPU result from paired rounds of (vertcut, the peer): each the round with the
     median ratio, every round's ratio appended to ``note``."""
     for k, what in enumerate(("wall", "CPU")):
