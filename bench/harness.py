@@ -94,11 +94,11 @@ def side_by_side_rounds(fns: list[Callable[[], object]], repeat: int) -> Rounds:
     """Wall-clock and CPU seconds of two functions run at the same time, each pinned to its own CPU.
 
     On a shared machine the run-to-run noise is other tenants' load, which changes within seconds: two
-    runs of the same plain encode back to back differ by up to 13 % on this project's 2-core machine. Run
-    side by side, both functions meet the same load at the same moment: the same encode against itself
-    gave medians of 0.99-1.00 over 5 rounds, single rounds 0.94-1.05. Each function runs in a forked process (nothing to import, its ffmpeg children inherit
-    the pinning, so ffmpeg and x264 run one thread per process); the two CPUs swap every round.
-    Needs two CPUs.
+    runs of the same plain encode back to back differ by up to 13 % on this project's 2-core machine.
+    Run side by side, both functions meet the same load at the same moment: the same encode against
+    itself gave medians of 0.99-1.01 over four runs of 5 rounds, single rounds 0.94-1.05. Each function
+    runs in a forked process (nothing to import; its ffmpeg children inherit the pinning, so ffmpeg and
+    x264 run one thread per process); the two CPUs swap every round. Needs two CPUs.
     """
     if len(fns) != 2:
         raise ValueError("side_by_side_rounds runs exactly two functions")
