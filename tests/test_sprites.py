@@ -180,17 +180,3 @@ def test_cli_method_choice(tmp_path: Path, vertical: Path) -> None:
     assert not (tmp_path / "d.mkv").exists()
     res = run_cli("subs", "burn", str(deep), str(srt), "-o", str(tmp_path / "d.mkv"))
     assert res.exit_code == 0 and res.stdout.strip().endswith(", ass)")
-
-
-def test_burn_runs_its_filter_graph_on_one_thread(tmp_path: Path) -> None:
-    """The blend of a text band is too small to share out between slice threads (see ``burn``)."""
-    from vertcut.progress import ProgressEvent
-
-    events: list[ProgressEvent] = []
-    clip = tmp_path / "c.mp4"
-    FFmpeg().run(["-f", "lavfi", "-i", "color=c=gray:s=320x240:r=25:d=1", "-pix_fmt", "yuv420p", str(clip)])
-    srt = tmp_path / "a.zh.srt"
-    srt.write_text("1\n00:00:00,000 --> 00:00:00,800\n你好\n", encoding="utf-8")
-    burn(clip, srt, tmp_path / "o.mp4", ffmpeg=FFmpeg(dry_run=True, sink=events.append))
-    commands = [e.text for e in events if e.kind == "command"]
-    assert "-filter_complex_threads 1" in commands[-1] and "overlay=" in commands[-1]

@@ -709,10 +709,7 @@ def burn(
     enc = encoder_args or ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
     with subtitle_layer(Picture.of(v), options, path=src_video, ffmpeg=ff, reporter=rep) as layer:
         graph = layer.filter("0:v:0", "vsub", first_input=1)
-        # one filter thread: slice-threading the blend of a text band costs more CPU than it saves (2-core
-        # encodes in turn, 4 rounds: 0.98x of the plain encode with it, 0.91x without)
-        args = ["-filter_complex_threads", "1", "-i", str(src_video), *layer.inputs, "-filter_complex", graph,
-                "-map", "[vsub]", "-map", "0:a?"]  # fmt: skip
+        args = ["-i", str(src_video), *layer.inputs, "-filter_complex", graph, "-map", "[vsub]", "-map", "0:a?"]
         args += [*enc, "-c:a", "copy", "-movflags", "+faststart"]
         with atomic_path(out) as tmp_out:
             ff.run([*args, str(tmp_out)], stage="subtitles", duration=v.duration)
