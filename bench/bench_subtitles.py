@@ -19,13 +19,14 @@ every round's ratio in the note. For information, without a target: the same
 pair on both CPUs one after the other (the usual 2-core encode), with its own
 control, then the compositing alone (decode with it minus decode without) for
 both ways vertcut can burn: sprites + overlay (the default) and ffmpeg's ass
-filter on every frame. Last, with the target, the way ``vertcut run`` burns: inside the
-reframe render's own encode, against the same render without subtitles.
+filter on every frame. Last, with the target, the way ``vertcut run`` burns:
+inside the reframe render's own encode, against the same render without
+subtitles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -83,15 +84,11 @@ def benchmarks(work: Path) -> Iterator[Result]:
     name = f"subs burn-in, {SECONDS} s 1080x1920 x264 ({n} cues)"
     yield from _burn_results(side_by_side_rounds([ours, peer], repeat=7), f"{name}, side by side",
                              "same encode, no subtitles")  # fmt: skip
-    control = side_by_side_rounds([peer, lambda: peer("plain-2.mp4")], repeat=5)
-    yield from paired_results(control, "control: the peer against itself, side by side", "the same encode", None,
-                              "the method's resolution (ideal 1.00)")  # fmt: skip
+    yield from _control(side_by_side_rounds, peer, "side by side")
     rounds = paired_rounds([ours, peer], repeat=5)
     yield from paired_results(rounds, f"{name}, 2 cores, in turn", "same encode, no subtitles", None,
                               "no target: see the control below")  # fmt: skip
-    control = paired_rounds([peer, lambda: peer("plain-2.mp4")], repeat=5)
-    yield from paired_results(control, "control: the peer against itself, in turn", "the same encode", None,
-                              "this method's resolution (ideal 1.00)")  # fmt: skip
+    yield from _control(paired_rounds, peer, "in turn")
     yield from _filter_share(work, clip, subs, median_round(rounds, 1)[1])
     yield from _in_reframe(work, subs)
     yield from glyph_heights(work)
@@ -124,6 +121,14 @@ def _in_reframe(work: Path, subs: Path) -> Iterator[Result]:
     rounds = side_by_side_rounds([ours, peer], repeat=7)
     yield from _burn_results(rounds, f"subs burned in the reframe encode, {SECONDS} s 1080p -> 1080x1920, side by side",
                        "same reframe, no subtitles")  # fmt: skip
+
+
+def _control(timer: Callable[[list[Callable[[], object]], int], Rounds], peer: Callable[[str], None],
+             how: str) -> Iterator[Result]:  # fmt: skip
+    """The peer against itself, timed by ``timer`` (5 rounds): that method's resolution."""
+    rounds = timer([lambda: peer("plain.mp4"), lambda: peer("plain-2.mp4")], 5)
+    return paired_results(rounds, f"control: the peer against itself, {how}", "the same encode", None,
+                          "this method's resolution (ideal 1.00)")  # fmt: skip
 
 
 def _burn_results(rounds: Rounds, name: str, peer: str) -> Iterator[Result]:
