@@ -90,15 +90,21 @@ def paired_rounds(fns: list[Callable[[], object]], repeat: int) -> Rounds:
     return rounds
 
 
-def side_by_side_rounds(fns: list[Callable[[], object]], repeat: int) -> Rounds:
-    """Wall-clock and CPU seconds of two functions run at the same time, each pinned to its own CPU.
+def side_by_side_rounds(fns: list[Callable[[], object]], repeat: int, pin: bool = True) -> Rounds:
+    """Wall-clock and CPU seconds of two functions run at the same time.
 
     On a shared machine the run-to-run noise is other tenants' load, which changes within seconds: two
     runs of the same plain encode back to back differ by up to 13 % on this project's 2-core machine.
-    Run side by side, both functions meet the same load at the same moment: the same encode against
-    itself gave medians of 0.99-1.01 over four runs of 5 rounds, single rounds 0.94-1.05. Each function
-    runs in a forked process (nothing to import; its ffmpeg children inherit the pinning, so ffmpeg and
-    x264 run one thread per process); the two CPUs swap every round. Needs two CPUs.
+    Run side by side, both functions meet the same load at the same moment. Each function runs in a
+    forked process (nothing to import), whose ffmpeg children inherit its CPU set.
+
+    ``pin``: each process gets one of the two CPUs, and the CPUs swap every round; ffmpeg and x264 then
+    run one thread each (one job per CPU, the way a batch runs). The same encode against itself gave
+    medians of 0.99-1.01 over four runs of 5 rounds, single rounds 0.94-1.05. Without ``pin`` both
+    processes share both CPUs and thread as usual (one job on a 2-core machine); that is fair for CPU
+    time, while each one's wall-clock also depends on how the scheduler shares the CPUs between them.
+    The same encode against itself gave a median of 1.00, single rounds 0.985-1.008 (CPU).
+    Needs two CPUs.
     """
     if len(fns) != 2:
         raise ValueError("side_by_side_rounds runs exactly two functions")
@@ -111,7 +117,8 @@ def side_by_side_rounds(fns: list[Callable[[], object]], repeat: int) -> Rounds:
         start = ctx.Barrier(2)
         results = ctx.Queue()
         procs = [
-            ctx.Process(target=_pinned, args=(i, fn, cpus[(i + r) % 2], start, results)) for i, fn in enumerate(fns)
+            ctx.Process(target=_pinned, args=(i, fn, {cpus[(i + r) % 2]} if pin else set(cpus), start, results))
+            for i, fn in enumerate(fns)
         ]
         for p in procs:
             p.start()
@@ -124,8 +131,8 @@ def side_by_side_rounds(fns: list[Callable[[], object]], repeat: int) -> Rounds:
     return rounds
 
 
-def _pinned(i: int, fn: Callable[[], object], cpu: int, start: Any, results: Any) -> None:
-    os.sched_setaffinity(0, {cpu})
+def _pinned(i: int, fn: Callable[[], object], cpus: set[int], start: Any, results: Any) -> None:
+    os.sched_setaffinity(0, cpus)
     start.wait(timeout=60)
     c0, t0 = cpu_seconds(), time.perf_counter()
     fn()
