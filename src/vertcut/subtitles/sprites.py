@@ -1,14 +1,15 @@
 """Burn-in by sprites: libass draws each on-screen state once, ffmpeg's ``overlay`` composites it.
 
 ffmpeg's ``ass`` filter blends every glyph layer (shadow, outline, body, box)
-into every frame with scalar C code. On a 1080x1920 x264 encode that is about
-5 % of the encode's CPU. Subtitles are static while a cue is on screen, so
+into every frame with scalar C code. On a 1080x1920 x264 encode that is 5-8 %
+of the encode's CPU. Subtitles are static while a cue is on screen, so
 vertcut has libass draw each distinct state (the set of cues shown between
 two cue boundaries) once, and composites the states with ``overlay``.
 ``overlay`` blends with SIMD and only touches the band of the frame that ever
-holds text, for about a fifth of the cost. The pixels match the ``ass``
-filter's to rounding: luma within 3, chroma within 8 at glyph edges (see the
-tests).
+holds text: 2-3 % in all, nearly all of it the copy ffmpeg makes of each
+decoded frame before any filter may draw on it (the ``ass`` filter pays it
+too). The pixels match the ``ass`` filter's to rounding: luma within 3,
+chroma within 8 at glyph edges (see the tests).
 
 How the pixels stay the same: one ``ass`` filter draws each state twice, over
 luma 0 and over luma 255, with chroma 128, on a canvas that carries the
