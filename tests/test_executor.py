@@ -75,6 +75,14 @@ def test_unknown_executor_and_missing_ray_are_clear_errors(monkeypatch: pytest.M
         make_executor("ray")
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_cpus_per_task_must_be_a_positive_number(tmp_path: Path, value: str) -> None:
+    res = run_cli("run", str(tmp_path / "m.mp4"), "-o", str(tmp_path / "o"), "--executor", "ray",
+                  "--cpus-per-task", value)  # fmt: skip
+    assert res.exit_code == 2 and "--cpus-per-task" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "o").exists()
+
+
 # --- on a Ray cluster -------------------------------------------------------------------------
 
 
@@ -103,6 +111,7 @@ def test_ray_tasks_run_on_cluster_workers(ray_cluster: None) -> None:
         assert o.value is not None
         _, pid, marker = o.value
         assert pid != os.getpid() and marker == "1" and o.worker["pid"] == pid and o.worker["node"]
+        assert o.worker["cpus"] == 1  # the CPUs the cluster reserved for the task (the default)
     # a vertcut error is the item's answer: same class and message as here, not retried
     assert isinstance(out[2].error, InvalidMediaError) and str(out[2].error) == "item-3: negative item"
     assert sorted(ev.text for ev in seen) == ["item 1", "item 2"]  # the workers' warnings come back
@@ -131,12 +140,14 @@ def test_cli_run_encodes_episodes_on_the_cluster(
     for executor in ("local", "ray"):
         outs[executor] = out = tmp_path / executor
         res = run_cli("run", str(master), "--markers", str(tmp_path / "cuts.csv"), "--package", "hls",
-                      "--ladder", "h264-default", "-o", str(out), "--executor", executor)  # fmt: skip
+                      "--ladder", "h264-default", "-o", str(out), "--executor", executor,
+                      "--cpus-per-task", "2")  # fmt: skip
         assert res.exit_code == 0, res.output
     report = json.loads((outs["ray"] / "report.json").read_text())
     assert report["stages"]["encode"] == "done"
     assert set(report["workers"]) == {"ep001", "ep002"}
     assert all(w["pid"] != os.getpid() and w["node"] for w in report["workers"].values())
+    assert [w["cpus"] for w in report["workers"].values()] == [2, 2]  # --cpus-per-task reached the cluster
     # the same episodes, renditions and frames wherever they were encoded
     for ep in ("ep001", "ep002"):
         made = {}

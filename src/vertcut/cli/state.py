@@ -163,8 +163,13 @@ def get_state() -> CliState:
 
 
 def executor_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--executor``, ``--address`` and ``--retries``: where the independent work runs (see
-    :mod:`vertcut.jobs.executor`). The command receives them as ``executor``, ``address``, ``retries``."""
+    """``--executor``, ``--address``, ``--retries`` and ``--cpus-per-task``: where the independent work runs
+    (see :mod:`vertcut.jobs.executor`). The command receives them as ``executor``, ``address``, ``retries``,
+    ``cpus_per_task``."""
+    f = click.option(
+        "--cpus-per-task", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+        help="ray: CPUs the cluster reserves for each task (run: an episode's encode; batch: a master's job).",
+    )(f)  # fmt: skip
     f = click.option(
         "--retries", type=click.IntRange(0, 20), default=3, show_default=True,
         help="ray: times a task is rerun when its worker or node dies (a failed task is not rerun).",

@@ -54,7 +54,7 @@ class Outcome(Generic[R]):
     index: int  # the item's position in the list given to ``run``
     value: R | None
     error: VertcutError | None
-    worker: dict[str, Any] = field(default_factory=dict)  # host, pid (and Ray's node id)
+    worker: dict[str, Any] = field(default_factory=dict)  # host, pid (and Ray's node id and CPUs reserved)
     events: tuple[ProgressEvent, ...] = ()  # warnings and notes a remote task reported
 
 
@@ -134,7 +134,8 @@ def _remote_call(task: Task[T, R], index: int, item: T, expected: dict[str, str]
     out = _call(task, index, item, keep)
     import ray
 
-    worker = {**out.worker, "node": ray.get_runtime_context().get_node_id()}
+    here_ctx: Any = ray.get_runtime_context()
+    worker = {**out.worker, "node": here_ctx.get_node_id(), "cpus": here_ctx.get_assigned_resources().get("CPU")}
     return Outcome(out.index, out.value, out.error, worker, tuple(events))
 
 
@@ -220,10 +221,12 @@ class RayExecutor(Executor):
                 ray.cancel(ref, force=True)
 
 
-def make_executor(kind: str = "local", *, workers: int = 1, address: str = "auto", retries: int = 3) -> Executor:
+def make_executor(
+    kind: str = "local", *, workers: int = 1, address: str = "auto", retries: int = 3, cpus_per_task: float = 1
+) -> Executor:
     """The executor named ``kind`` (``local`` or ``ray``)."""
     if kind == "local":
         return LocalExecutor(workers)
     if kind == "ray":
-        return RayExecutor(address, retries=retries)
+        return RayExecutor(address, cpus_per_task=cpus_per_task, retries=retries)
     raise UnsupportedError(f"unknown executor {kind!r} (choose from {', '.join(EXECUTORS)})")

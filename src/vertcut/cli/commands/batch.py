@@ -20,7 +20,9 @@ __all__ = ["command"]
 @click.option("-w", "--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="local: masters run at once on this machine.")  # fmt: skip
 @executor_options
-def command(batch_file: Path, force: bool, workers: int, executor: str, address: str, retries: int) -> None:
+def command(
+    batch_file: Path, force: bool, workers: int, executor: str, address: str, retries: int, cpus_per_task: float
+) -> None:
     """Run every [[job]] in BATCH_FILE (TOML); a failing job does not stop the others.
 
     With --executor ray each master's job is a task on a Ray cluster (every
@@ -30,7 +32,9 @@ def command(batch_file: Path, force: bool, workers: int, executor: str, address:
     st = get_state()
     batch = load_batch_file(batch_file)
     failed: list[tuple[str, str]] = []
-    with make_executor(executor, workers=workers, address=address, retries=retries) as pool:
+    with make_executor(
+        executor, workers=workers, address=address, retries=retries, cpus_per_task=cpus_per_task
+    ) as pool:
         for spec, result in run_batch(batch.jobs, ffmpeg=st.ffmpeg(), sink=st.sink, force=force, executor=pool):
             if isinstance(result, VertcutError):
                 failed.append((str(spec.master), str(result)))

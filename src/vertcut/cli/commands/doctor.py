@@ -20,7 +20,7 @@ __all__ = ["command"]
               help="ray: a folder every node must see at the same path (the media and outputs).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="The checks as JSON.")
 @executor_options
-def command(shared: Path, as_json: bool, executor: str, address: str, retries: int) -> None:
+def command(shared: Path, as_json: bool, executor: str, address: str, retries: int, cpus_per_task: float) -> None:
     """Check ffmpeg, fonts, the face model, presets and the cache here; with --executor ray, also that
     every node of the cluster runs the same vertcut, ffmpeg and Python and sees --shared.
 
@@ -28,7 +28,7 @@ def command(shared: Path, as_json: bool, executor: str, address: str, retries: i
     """
     checks = check_here()
     if executor == "ray":
-        with RayExecutor(address, retries=retries) as pool:
+        with RayExecutor(address, cpus_per_task=cpus_per_task, retries=retries) as pool:
             checks += check_cluster(pool, shared)
     if as_json:
         click.echo(json.dumps([c.to_dict() for c in checks], indent=2, ensure_ascii=False))

@@ -57,6 +57,7 @@ def command(
     executor: str,
     address: str,
     retries: int,
+    cpus_per_task: float,
 ) -> None:
     """Make vertical episodes from MASTER: reframe, burn subtitles, split, encode.
 
@@ -82,7 +83,7 @@ def command(
         vmaf=vmaf,
         jobs=jobs,
     )
-    with make_executor(executor, workers=jobs, address=address, retries=retries) as pool:
+    with make_executor(executor, workers=jobs, address=address, retries=retries, cpus_per_task=cpus_per_task) as pool:
         report = run_job(spec, ffmpeg=st.ffmpeg(), sink=st.sink, force=force, executor=pool)
     if st.dry_run:
         return
