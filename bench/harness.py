@@ -117,7 +117,7 @@ def side_by_side_rounds(fns: list[Callable[[], object]], repeat: int, pin: bool 
         start = ctx.Barrier(2)
         results = ctx.Queue()
         procs = [
-            ctx.Process(target=_pinned, args=(i, fn, {cpus[(i + r) % 2]} if pin else set(cpus), start, results))
+            ctx.Process(target=_timed_on, args=(i, fn, {cpus[(i + r) % 2]} if pin else set(cpus), start, results))
             for i, fn in enumerate(fns)
         ]
         for p in procs:
@@ -131,7 +131,7 @@ def side_by_side_rounds(fns: list[Callable[[], object]], repeat: int, pin: bool 
     return rounds
 
 
-def _pinned(i: int, fn: Callable[[], object], cpus: set[int], start: Any, results: Any) -> None:
+def _timed_on(i: int, fn: Callable[[], object], cpus: set[int], start: Any, results: Any) -> None:
     os.sched_setaffinity(0, cpus)
     start.wait(timeout=60)
     c0, t0 = cpu_seconds(), time.perf_counter()
