@@ -13,6 +13,7 @@ import json
 import os
 import pickle
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +84,18 @@ def test_cpus_per_task_must_be_a_positive_number(tmp_path: Path, value: str) -> 
     assert not (tmp_path / "o").exists()
 
 
+def wait_for_go(item: str, sink: ProgressSink) -> bool:
+    """A task: report progress, then wait (up to 30 s) for the file ``item``, which the test's sink makes
+    when the progress reaches it: only possible while the task still runs if progress comes live."""
+    sink(ProgressEvent("start", "test", 0, 2, "steps"))
+    sink(ProgressEvent("advance", "test", 1, 2, "steps"))
+    go, deadline = Path(item), time.monotonic() + 30
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sink(ProgressEvent("warning", "test", text="went on"))
+    return go.exists()
+
+
 # --- on a Ray cluster -------------------------------------------------------------------------
 
 
@@ -115,6 +128,20 @@ def test_ray_tasks_run_on_cluster_workers(ray_cluster: None) -> None:
     # a vertcut error is the item's answer: same class and message as here, not retried
     assert isinstance(out[2].error, InvalidMediaError) and str(out[2].error) == "item-3: negative item"
     assert sorted(ev.text for ev in seen) == ["item 1", "item 2"]  # the workers' warnings come back
+
+
+def test_ray_progress_reaches_the_caller_while_the_task_runs(tmp_path: Path, ray_cluster: None) -> None:
+    go, seen = tmp_path / "go", []
+
+    def sink(ev: ProgressEvent) -> None:
+        seen.append(ev)
+        if ev.kind == "advance":
+            go.touch()
+
+    with make_executor("ray") as pool:
+        (out,) = list(pool.run(wait_for_go, [str(go)], sink))
+    assert out.value is True and out.error is None
+    assert [(ev.kind, ev.done) for ev in seen] == [("start", 0), ("advance", 1), ("warning", None)]  # each once
 
 
 def test_ray_refuses_a_node_that_differs(ray_cluster: None) -> None:

@@ -18,8 +18,10 @@ picklable argument and a progress sink, returning a picklable value. A
 :class:`~vertcut.errors.VertcutError` is the task's answer (bad input, a failed
 encode): it is reported for that item and never retried, and the other items
 go on. A worker or node that dies is Ray's business: it runs the task again
-(``retries`` times). Warnings a remote task reports come back with its result
-and are passed to the caller's sink.
+(``retries`` times). A remote task's progress, warnings and notes reach the
+caller's sink while it runs, through a queue the run holds on the cluster
+(progress at most twice a second per stage); if that queue is lost, the
+warnings and notes come back with the task's result instead.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -118,16 +121,34 @@ class LocalExecutor(Executor):
                 yield f.result()
 
 
-def _remote_call(task: Task[T, R], index: int, item: T, expected: dict[str, str]) -> Outcome[R]:
-    """A task on a Ray worker: refuse a node that differs, keep its warnings for the caller."""
+# a remote task's "advance" events reach the caller at most this often per stage (seconds)
+_ADVANCE_EVERY = 0.5
+
+
+def _remote_call(task: Task[T, R], index: int, item: T, expected: dict[str, str], queue: Any = None) -> Outcome[R]:
+    """A task on a Ray worker: refuse a node that differs; send its events to the caller's ``queue``
+    (a ``ray.util.queue.Queue``) as they happen, or keep its warnings and notes for the result."""
     here = fingerprint()
     if here != expected:
         diff = ", ".join(f"{k} {here.get(k)} (caller: {v})" for k, v in expected.items() if here.get(k) != v)
         err = UnsupportedError(f"node {socket.gethostname()} runs a different {diff}; install the same on every node")
         return Outcome(index, None, err, _where())
     events: list[ProgressEvent] = []
+    last: dict[str, float] = {}
 
     def keep(ev: ProgressEvent) -> None:
+        nonlocal queue
+        if queue is not None:
+            if ev.kind == "advance":
+                now = time.monotonic()
+                if now - last.get(ev.stage, -_ADVANCE_EVERY) < _ADVANCE_EVERY:
+                    return
+                last[ev.stage] = now
+            try:
+                queue.put_nowait(ev)
+                return
+            except Exception:  # the caller's queue is gone (its process, or a node): keep what matters
+                queue = None
         if ev.kind in ("warning", "info"):
             events.append(ev)
 
@@ -200,11 +221,13 @@ class RayExecutor(Executor):
     def run(self, task: Task[T, R], items: Sequence[T], sink: ProgressSink | None = None) -> Iterator[Outcome[R]]:
         ray = self._ray
         expected = fingerprint()
-        refs = {self._remote.remote(task, i, item, expected): i for i, item in enumerate(items)}
+        queue = self._queue() if sink is not None else None
+        refs = {self._remote.remote(task, i, item, expected, queue): i for i, item in enumerate(items)}
         pending = list(refs)
         try:
             while pending:
-                done, pending = ray.wait(pending, num_returns=1)
+                done, pending = ray.wait(pending, num_returns=1, timeout=_ADVANCE_EVERY)
+                _drain(queue, sink)
                 for ref in done:
                     try:
                         outcome: Outcome[R] = ray.get(ref)
@@ -219,6 +242,31 @@ class RayExecutor(Executor):
         finally:
             for ref in pending:  # the caller stopped early (an error, Ctrl-C): do not leave work running
                 ray.cancel(ref, force=True)
+            if queue is not None:
+                ray.kill(queue.actor)
+
+    def _queue(self) -> Any:
+        """A queue on the cluster for the tasks' events (an actor that reserves no CPU, so that it never
+        waits behind the tasks); None if it cannot be made (the tasks then keep their warnings)."""
+        try:
+            from ray.util.queue import Queue
+
+            return Queue(actor_options={"num_cpus": 0})
+        except Exception:  # progress is a nicety; the work must not fail for it
+            return None
+
+
+def _drain(queue: Any, sink: ProgressSink | None) -> None:
+    """Pass the events waiting in ``queue`` to ``sink``."""
+    if queue is None or sink is None:
+        return
+    try:
+        waiting = queue.qsize()
+        events = queue.get_nowait_batch(waiting) if waiting else []
+    except Exception:  # the queue's actor died: the tasks fall back to their results
+        return
+    for ev in events:
+        sink(ev)
 
 
 def make_executor(
