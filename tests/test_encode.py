@@ -24,6 +24,7 @@ from vertcut.errors import EXIT_CHECK, OutOfSpaceError
 from vertcut.ffmpeg import FFmpeg
 from vertcut.media import probe
 from vertcut.presets import load_preset
+from vertcut.progress import ProgressEvent
 
 SMALL_LADDER = """
 description = "test ladder"
@@ -327,3 +328,22 @@ def test_hevc_codec_string_from_hvcc() -> None:
     hvcc = bytes([1, 0x02, 0x20, 0, 0, 0, 0xB0, 0, 0, 0, 0, 0, 153])
     assert hevc_codec_string(hvcc) == "hvc1.2.4.L153.B0"
     assert hevc_codec_string(bytes([1, 0x21, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 120])) == "hvc1.1.6.H120.90"
+
+
+def test_thread_cap_reaches_every_encoder(tmp_path: Path) -> None:
+    """``FFmpeg(threads=N)`` (what a Ray task's reserved CPUs set): the rungs' and the masters' x264
+    run N threads, as x264 records in the stream (left to itself it takes 1.5 per CPU)."""
+    src = make_clip(tmp_path / "ep.mp4", frames=25, size=(180, 320))
+    lad = tmp_path / "l.toml"
+    lad.write_text(SMALL_LADDER)
+    plat = tmp_path / "p.toml"
+    plat.write_text('name = "P"\nwidth = 180\nheight = 320\nmin_duration_s = 0.5\n')
+    events: list[ProgressEvent] = []
+    ff = FFmpeg(threads=1, sink=events.append)
+    encode_episode(src, tmp_path / "o", ladder=str(lad), packages=("mp4",), masters=(str(plat),), ffmpeg=ff)
+    made = [*sorted((tmp_path / "o" / "mp4").glob("*.mp4")), tmp_path / "o" / "masters" / "p.mp4"]
+    for path in made:
+        found = re.search(rb"x264 - core .*? threads=(\d+) ", path.read_bytes())
+        assert found is not None and found[1] == b"1", (path.name, found)
+    commands = [ev.text for ev in events if ev.kind == "command"]
+    assert commands and all("-filter_complex_threads 1" in c for c in commands)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -188,6 +189,13 @@ def test_cli_run_encodes_episodes_on_the_cluster(
                 assert abs(sum(seg.duration for seg in media.segments) - 2.0) < 1e-3, (executor, uri)
     frames = {x: probe(outs[x] / "episodes" / "ep002.mp4").video[0].frame_count for x in outs}
     assert frames == {"local": 50, "ray": 50}
+    # each task's x264 encoders ran as many threads as it had CPUs reserved, not one per CPU of the node
+    # (x264 records its settings in the stream; left to itself it takes 1.5 per CPU of the machine)
+    for executor, out in outs.items():
+        segment = sorted((out / "encoded" / "ep001" / "cmaf").glob("chunk-stream0-*.m4s"))[0].read_bytes()
+        threads = re.search(rb"x264 - core .*? threads=(\d+) ", segment)
+        assert threads is not None, executor
+        assert (int(threads[1]) == 2) == (executor == "ray"), (executor, threads[1])
 
 
 def test_cli_batch_on_the_cluster_isolates_a_bad_master(tmp_path: Path, ray_cluster: None) -> None:

@@ -92,7 +92,7 @@ def measure_loudness(ff: FFmpeg, src: Path, stream: int = 0) -> dict[str, float]
     loudness range and true peak): the same numbers ``loudnorm``'s own first
     pass prints, about ten times faster. Keys follow ``loudnorm``'s JSON.
     """
-    meter = FFmpeg(dry_run=ff.dry_run, sink=ff.sink, timeout=ff.timeout, loglevel="info")
+    meter = FFmpeg(dry_run=ff.dry_run, sink=ff.sink, timeout=ff.timeout, loglevel="info", threads=ff.threads)
     res = meter.run(
         ["-i", str(src), "-map", f"0:a:{stream}", "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
         stage="loudness",
@@ -373,7 +373,7 @@ def _encode_episode(
     graph = f"[0:v]{_picture_filter(v, rate, report, rep)},split={n}" + "".join(f"[s{i}]" for i in range(n))
     for i, rung in enumerate(lad.rungs):
         graph += f";[s{i}]{_scale(rung, source=v.display_size)}[v{i}]"
-    args = ["-i", str(src), *audio_in, "-filter_complex", graph]
+    args = [*ff.thread_args(), "-i", str(src), *audio_in, "-filter_complex", graph, *ff.thread_args()]
     for i in range(n):
         args += ["-map", f"[v{i}]"]
     if audio_map:
@@ -568,7 +568,8 @@ def _master(
     if out_rate != rate and not v.is_vfr:  # outside the platform's fps range
         vf += f",fps={out_rate.numerator}/{out_rate.denominator}"
     enc = _ENCODERS[spec.codec]
-    args = ["-i", str(src), *audio_in, "-map", "0:v:0", "-vf", vf, "-c:v", enc, "-crf", str(spec.crf)]
+    args = [*ff.thread_args(), "-i", str(src), *audio_in, *ff.thread_args(), "-map", "0:v:0", "-vf", vf]
+    args += ["-c:v", enc, "-crf", str(spec.crf)]
     args += ["-maxrate", f"{spec.video_bitrate_k}k", "-bufsize", f"{2 * spec.video_bitrate_k}k"]
     gop = max(1, round(out_rate * Fraction(spec.gop_seconds)))
     args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-preset", spec.speed]

@@ -184,6 +184,9 @@ class FFmpeg:
         sink: progress sink (``command`` events carry the shell-quoted argv).
         timeout: seconds a single run may take before it is killed.
         loglevel: ffmpeg's ``-loglevel``.
+        threads: at most this many threads per codec and filter graph (``None``: ffmpeg's and the
+            encoders' own choice, from the CPUs this process may use). Filter graphs are capped here;
+            commands put :meth:`thread_args` before their inputs and among their output options.
     """
 
     def __init__(
@@ -193,16 +196,29 @@ class FFmpeg:
         sink: ProgressSink | None = None,
         timeout: float | None = None,
         loglevel: str = "warning",
+        threads: int | None = None,
     ) -> None:
         self.dry_run = dry_run
         self.sink = sink
         self.timeout = timeout
         self.loglevel = loglevel
+        self.threads = threads
 
     def with_sink(self, sink: ProgressSink | None) -> FFmpeg:
         """The same settings reporting to ``sink`` (``None``: a runner plain enough to send to another
         process, as executor tasks do)."""
-        return FFmpeg(dry_run=self.dry_run, sink=sink, timeout=self.timeout, loglevel=self.loglevel)
+        return FFmpeg(dry_run=self.dry_run, sink=sink, timeout=self.timeout, loglevel=self.loglevel,
+                      threads=self.threads)  # fmt: skip
+
+    def with_threads(self, threads: int | None) -> FFmpeg:
+        """The same settings with ``threads`` (see the class)."""
+        ff = self.with_sink(self.sink)
+        ff.threads = threads
+        return ff
+
+    def thread_args(self) -> list[str]:
+        """``-threads N`` for the next input (its decoder) or output (its encoders); empty if uncapped."""
+        return [] if self.threads is None else ["-threads", str(self.threads)]
 
     def argv(self, args: Sequence[str]) -> list[str]:
         """The full argv for ``args`` (everything after the binary's fixed options)."""
@@ -219,8 +235,10 @@ class FFmpeg:
             self.loglevel,
             "-progress",
             "pipe:1",
+            *([] if self.threads is None else ["-filter_threads", str(self.threads),
+                                               "-filter_complex_threads", str(self.threads)]),
             *args,
-        ]
+        ]  # fmt: skip
 
     def run(
         self,

@@ -26,6 +26,7 @@ warnings and notes come back with the task's result instead.
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import socket
@@ -65,6 +66,7 @@ class Executor(ABC):
     """Runs a task over items and yields each :class:`Outcome` as it completes."""
 
     name: str
+    threads_per_task: int | None = None  # the ffmpeg thread cap a task's encodes use (None: their own choice)
 
     @abstractmethod
     def run(self, task: Task[T, R], items: Sequence[T], sink: ProgressSink | None = None) -> Iterator[Outcome[R]]:
@@ -167,7 +169,8 @@ class RayExecutor(Executor):
         address: the cluster: ``auto`` (the one this machine belongs to; ``RAY_ADDRESS`` if set),
             ``HOST:PORT``, or ``local`` (a throw-away cluster on this machine, for trying it out and
             for tests). If Ray is already initialised in this process, that is used.
-        cpus_per_task: CPUs Ray reserves for each task (x264's threads use whatever the node has free).
+        cpus_per_task: CPUs Ray reserves for each task; an episode's encodes use as many threads
+            (rounded up), not one per CPU of the node.
         retries: times a task is run again when its worker or node dies (not when it fails).
 
     Raises:
@@ -196,6 +199,8 @@ class RayExecutor(Executor):
                 where = os.environ.get("RAY_ADDRESS", address)
                 raise VertcutError(f"cannot reach the Ray cluster at {where}: {exc}") from None
         self._task_options = {"num_cpus": cpus_per_task, "max_retries": retries}
+        # ffmpeg and x264 would otherwise start threads for every CPU of the node, in every task
+        self.threads_per_task = max(1, math.ceil(cpus_per_task))
         self._fn: Any = ray.remote(_remote_call)
         self._remote: Any = self._fn.options(**self._task_options)
 

@@ -224,6 +224,8 @@ def run_job(
         if episode_files:
             todo: list[tuple[str, str, EncodeTask]] = []
             skipped = 0
+            pool = executor if executor is not None and not dry else LocalExecutor(spec.jobs)
+            task_ff = ff.with_sink(None).with_threads(pool.threads_per_task or ff.threads)
             for ep in episode_files:
                 name = f"encode-{ep.stem}"
                 k = stage_key(
@@ -233,9 +235,8 @@ def run_job(
                     skipped += 1
                     continue
                 task = EncodeTask(ep, out / "encoded" / ep.stem, spec.ladder, spec.packages, spec.masters, spec.vmaf,
-                                  ff.with_sink(None))  # fmt: skip
+                                  task_ff)  # fmt: skip
                 todo.append((name, k, task))
-            pool = executor if executor is not None and not dry else LocalExecutor(spec.jobs)
             failures: list[VertcutError] = []
             enc = Reporter(collect, "episodes")
             enc.start(len(todo), "episodes")
@@ -324,8 +325,9 @@ def run_batch(
     as it finishes. ``executor``: where the jobs run, one master per task (default: one after
     another on this machine). A dry run always runs here, one after another."""
     ff = ffmpeg or FFmpeg(sink=sink)
-    tasks = [JobTask(spec, ff.with_sink(None), force) for spec in specs]
     pool = executor if executor is not None and not ff.dry_run else LocalExecutor(1)
+    task_ff = ff.with_sink(None).with_threads(pool.threads_per_task or ff.threads)
+    tasks = [JobTask(spec, task_ff, force) for spec in specs]
     for outcome in pool.run(job_task, tasks, sink):
         spec = specs[outcome.index]
         if outcome.error is not None:
