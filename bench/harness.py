@@ -100,7 +100,7 @@ def side_by_side_rounds(fns: list[Callable[[], object]], repeat: int, pin: bool 
 
     ``pin``: each process gets one of the two CPUs, and the CPUs swap every round; ffmpeg and x264 then
     run one thread each (one job per CPU, the way a batch runs). The same encode against itself gave
-    medians of 0.99-1.01 over four runs of 5 rounds, single rounds 0.94-1.05. Without ``pin`` both
+    medians of 0.99-1.03 (CPU and wall) over five runs of 5 rounds, single rounds 0.94-1.05. Without ``pin`` both
     processes share both CPUs and thread as usual (one job on a 2-core machine); that is fair for CPU
     time, while each one's wall-clock also depends on how the scheduler shares the CPUs between them.
     The same encode against itself gave a median of 1.00, single rounds 0.985-1.008 (CPU).

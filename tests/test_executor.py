@@ -77,11 +77,12 @@ def test_unknown_executor_and_missing_ray_are_clear_errors(monkeypatch: pytest.M
         make_executor("ray")
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "two"])
+@pytest.mark.parametrize("value", ["0", "-1", "two", "0.001", "inf", "nan"])
 def test_cpus_per_task_must_be_a_positive_number(tmp_path: Path, value: str) -> None:
     res = run_cli("run", str(tmp_path / "m.mp4"), "-o", str(tmp_path / "o"), "--executor", "ray",
                   "--cpus-per-task", value)  # fmt: skip
-    assert res.exit_code == 2 and "--cpus-per-task" in res.output and "Traceback" not in res.output
+    assert res.exit_code != 0 and "Traceback" not in res.output, res.output
+    assert ("--cpus-per-task" in res.output and res.exit_code == 2) or "CPUs per task must be" in res.output
     assert not (tmp_path / "o").exists()
 
 
@@ -95,6 +96,25 @@ def wait_for_go(item: str, sink: ProgressSink) -> bool:
         time.sleep(0.05)
     sink(ProgressEvent("warning", "test", text="went on"))
     return go.exists()
+
+
+def test_live_progress_is_thinned_but_keeps_each_stages_last_advance() -> None:
+    from vertcut.jobs.executor import _Live
+
+    got: list[ProgressEvent] = []
+
+    class Box:  # stands in for the caller's actor: box.put.remote(ev)
+        class put:
+            @staticmethod
+            def remote(ev: ProgressEvent) -> None:
+                got.append(ev)
+
+    live = _Live(Box())
+    live(ProgressEvent("start", "encode", 0, 10))
+    for done in range(1, 11):  # ten at once: only the first goes out at once, the last before the end
+        live(ProgressEvent("advance", "encode", done, 10))
+    live(ProgressEvent("end", "encode"))
+    assert [(ev.kind, ev.done) for ev in got] == [("start", 0), ("advance", 1), ("advance", 10), ("end", None)]
 
 
 # --- on a Ray cluster -------------------------------------------------------------------------
@@ -143,6 +163,15 @@ def test_ray_progress_reaches_the_caller_while_the_task_runs(tmp_path: Path, ray
         (out,) = list(pool.run(wait_for_go, [str(go)], sink))
     assert out.value is True and out.error is None
     assert [(ev.kind, ev.done) for ev in seen] == [("start", 0), ("advance", 1), ("warning", None)]  # each once
+
+
+def test_ray_refuses_more_cpus_per_task_than_any_node_has(tmp_path: Path, ray_cluster: None) -> None:
+    with pytest.raises(VertcutError, match=r"no node of the Ray cluster has 3 CPUs for a task \(the largest has 2\)"):
+        make_executor("ray", cpus_per_task=3)
+    res = run_cli("doctor", "--executor", "ray", "--cpus-per-task", "3", "--shared", str(tmp_path))
+    assert (
+        res.exit_code == 1 and "no node of the Ray cluster has 3 CPUs" in res.stderr and "Traceback" not in res.output
+    )
 
 
 def test_ray_refuses_a_node_that_differs(ray_cluster: None) -> None:

@@ -167,7 +167,7 @@ def executor_options(f: Callable[..., Any]) -> Callable[..., Any]:
     (see :mod:`vertcut.jobs.executor`). The command receives them as ``executor``, ``address``, ``retries``,
     ``cpus_per_task``."""
     f = click.option(
-        "--cpus-per-task", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+        "--cpus-per-task", type=click.FloatRange(0.01, 1024), default=1.0, show_default=True,
         help="ray: CPUs the cluster reserves for each task (run: an episode's encode; batch: a master's job).",
     )(f)  # fmt: skip
     f = click.option(

@@ -18,14 +18,15 @@ picklable argument and a progress sink, returning a picklable value. A
 :class:`~vertcut.errors.VertcutError` is the task's answer (bad input, a failed
 encode): it is reported for that item and never retried, and the other items
 go on. A worker or node that dies is Ray's business: it runs the task again
-(``retries`` times). A remote task's progress, warnings and notes reach the
-caller's sink while it runs, through a queue the run holds on the cluster
-(progress at most twice a second per stage); if that queue is lost, the
-warnings and notes come back with the task's result instead.
+(``retries`` times). A remote task's progress reaches the caller's sink while
+it runs, through an actor the run holds on the cluster (``advance`` at most
+twice a second per task and stage); its warnings and notes come back with its
+result, once even if Ray ran it again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -125,38 +126,80 @@ class LocalExecutor(Executor):
 
 # a remote task's "advance" events reach the caller at most this often per stage (seconds)
 _ADVANCE_EVERY = 0.5
+_LIVE_KINDS = ("start", "advance", "end", "command")  # warnings and notes come with the result, once
 
 
-def _remote_call(task: Task[T, R], index: int, item: T, expected: dict[str, str], queue: Any = None) -> Outcome[R]:
-    """A task on a Ray worker: refuse a node that differs; send its events to the caller's ``queue``
-    (a ``ray.util.queue.Queue``) as they happen, or keep its warnings and notes for the result."""
+class _EventBox:
+    """A Ray actor holding a run's live progress events until the caller takes them."""
+
+    def __init__(self) -> None:
+        self._events: list[ProgressEvent] = []
+
+    def put(self, ev: ProgressEvent) -> None:
+        self._events.append(ev)
+
+    def take(self) -> list[ProgressEvent]:
+        out, self._events = self._events, []
+        return out
+
+
+class _Live:
+    """A task's sink for live events: sends them to the caller's :class:`_EventBox` without waiting
+    (a task blocked in ``ray.get`` would lend its CPUs to another task), ``advance`` at most every
+    ``_ADVANCE_EVERY`` seconds per stage, the last one held back until the stage ends."""
+
+    def __init__(self, box: Any) -> None:
+        self.box, self.sent = box, None
+        self._last: dict[str, float] = {}
+        self._held: dict[str, ProgressEvent] = {}
+
+    def __call__(self, ev: ProgressEvent) -> None:
+        if self.box is None:
+            return
+        if ev.kind == "advance":
+            now = time.monotonic()
+            if now - self._last.get(ev.stage, -_ADVANCE_EVERY) < _ADVANCE_EVERY:
+                self._held[ev.stage] = ev
+                return
+            self._last[ev.stage] = now
+            self._held.pop(ev.stage, None)
+        elif ev.kind == "end" and ev.stage in self._held:
+            self._send(self._held.pop(ev.stage))
+        self._send(ev)
+
+    def _send(self, ev: ProgressEvent) -> None:
+        try:
+            self.sent = self.box.put.remote(ev)  # calls from one task to one actor run in order
+        except Exception:  # the caller's box is gone (its process, or a node): progress stops, work goes on
+            self.box = None
+
+    def flush(self, ray: Any) -> None:
+        """Wait (briefly) until the caller's box holds every event sent, so they come before the result."""
+        if self.sent is not None:
+            ray.wait([self.sent], timeout=5)
+
+
+def _remote_call(task: Task[T, R], index: int, item: T, expected: dict[str, str], box: Any = None) -> Outcome[R]:
+    """A task on a Ray worker: refuse a node that differs; send its progress to the caller's ``box``
+    as it happens; keep its warnings and notes for the result (so a rerun task reports them once)."""
     here = fingerprint()
     if here != expected:
         diff = ", ".join(f"{k} {here.get(k)} (caller: {v})" for k, v in expected.items() if here.get(k) != v)
         err = UnsupportedError(f"node {socket.gethostname()} runs a different {diff}; install the same on every node")
         return Outcome(index, None, err, _where())
     events: list[ProgressEvent] = []
-    last: dict[str, float] = {}
+    live = _Live(box)
 
     def keep(ev: ProgressEvent) -> None:
-        nonlocal queue
-        if queue is not None:
-            if ev.kind == "advance":
-                now = time.monotonic()
-                if now - last.get(ev.stage, -_ADVANCE_EVERY) < _ADVANCE_EVERY:
-                    return
-                last[ev.stage] = now
-            try:
-                queue.put_nowait(ev)
-                return
-            except Exception:  # the caller's queue is gone (its process, or a node): keep what matters
-                queue = None
-        if ev.kind in ("warning", "info"):
+        if ev.kind in _LIVE_KINDS:
+            live(ev)
+        elif ev.kind in ("warning", "info"):
             events.append(ev)
 
     out = _call(task, index, item, keep)
     import ray
 
+    live.flush(ray)
     here_ctx: Any = ray.get_runtime_context()
     worker = {**out.worker, "node": here_ctx.get_node_id(), "cpus": here_ctx.get_assigned_resources().get("CPU")}
     return Outcome(out.index, out.value, out.error, worker, tuple(events))
@@ -181,6 +224,8 @@ class RayExecutor(Executor):
     name = "ray"
 
     def __init__(self, address: str = "auto", *, cpus_per_task: float = 1, retries: int = 3) -> None:
+        if not (math.isfinite(cpus_per_task) and cpus_per_task >= 0.01):
+            raise VertcutError(f"CPUs per task must be a number from 0.01 up, not {cpus_per_task}")
         try:
             import ray
         except ImportError:
@@ -198,9 +243,16 @@ class RayExecutor(Executor):
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = os.environ.get("RAY_ADDRESS", address)
                 raise VertcutError(f"cannot reach the Ray cluster at {where}: {exc}") from None
+        nodes: Any = ray.nodes()  # type: ignore[no-untyped-call]
+        largest = max((n.get("Resources", {}).get("CPU", 0) for n in nodes if n.get("Alive")), default=0)
+        if cpus_per_task > largest:  # Ray would keep such tasks waiting for a node forever
+            self.close()
+            raise VertcutError(f"no node of the Ray cluster has {cpus_per_task:g} CPUs for a task (the largest has "
+                               f"{largest:g})")  # fmt: skip
         self._task_options = {"num_cpus": cpus_per_task, "max_retries": retries}
         # ffmpeg and x264 would otherwise start threads for every CPU of the node, in every task
         self.threads_per_task = max(1, math.ceil(cpus_per_task))
+        self._box_cls: Any = None
         self._fn: Any = ray.remote(_remote_call)
         self._remote: Any = self._fn.options(**self._task_options)
 
@@ -215,9 +267,9 @@ class RayExecutor(Executor):
 
         expected = fingerprint()
         nodes = [n["NodeID"] for n in self._ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
-        refs = [
+        refs = [  # a check reserves no CPU: it must run on every node, however busy or small
             self._fn.options(
-                **self._task_options, scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)
+                num_cpus=0, max_retries=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)
             ).remote(task, i, item, expected)
             for i, node in enumerate(nodes)
         ]
@@ -226,13 +278,13 @@ class RayExecutor(Executor):
     def run(self, task: Task[T, R], items: Sequence[T], sink: ProgressSink | None = None) -> Iterator[Outcome[R]]:
         ray = self._ray
         expected = fingerprint()
-        queue = self._queue() if sink is not None else None
-        refs = {self._remote.remote(task, i, item, expected, queue): i for i, item in enumerate(items)}
+        box = self._event_box() if sink is not None else None
+        refs = {self._remote.remote(task, i, item, expected, box): i for i, item in enumerate(items)}
         pending = list(refs)
         try:
             while pending:
-                done, pending = ray.wait(pending, num_returns=1, timeout=_ADVANCE_EVERY)
-                _drain(queue, sink)
+                done, pending = ray.wait(pending, num_returns=1, timeout=_ADVANCE_EVERY if box else None)
+                box = _drain(ray, box, sink)
                 for ref in done:
                     try:
                         outcome: Outcome[R] = ray.get(ref)
@@ -245,33 +297,34 @@ class RayExecutor(Executor):
                             sink(ev)
                     yield outcome
         finally:
-            for ref in pending:  # the caller stopped early (an error, Ctrl-C): do not leave work running
-                ray.cancel(ref, force=True)
-            if queue is not None:
-                ray.kill(queue.actor)
+            with contextlib.suppress(Exception):  # Ray may be gone already: keep the original error
+                for ref in pending:  # the caller stopped early (an error, Ctrl-C): do not leave work running
+                    ray.cancel(ref, force=True)
+                if box is not None:
+                    ray.kill(box)
 
-    def _queue(self) -> Any:
-        """A queue on the cluster for the tasks' events (an actor that reserves no CPU, so that it never
-        waits behind the tasks); None if it cannot be made (the tasks then keep their warnings)."""
+    def _event_box(self) -> Any:
+        """An actor on the cluster holding the tasks' live progress (reserving no CPU, so it never waits
+        behind the tasks); None if it cannot be made (progress then comes per finished task)."""
         try:
-            from ray.util.queue import Queue
-
-            return Queue(actor_options={"num_cpus": 0})
+            if self._box_cls is None:
+                self._box_cls = self._ray.remote(num_cpus=0)(_EventBox)
+            return self._box_cls.remote()
         except Exception:  # progress is a nicety; the work must not fail for it
             return None
 
 
-def _drain(queue: Any, sink: ProgressSink | None) -> None:
-    """Pass the events waiting in ``queue`` to ``sink``."""
-    if queue is None or sink is None:
-        return
+def _drain(ray: Any, box: Any, sink: ProgressSink | None) -> Any:
+    """Pass the events waiting in ``box`` to ``sink``; the box, or None once it stops answering."""
+    if box is None or sink is None:
+        return box
     try:
-        waiting = queue.qsize()
-        events = queue.get_nowait_batch(waiting) if waiting else []
-    except Exception:  # the queue's actor died: the tasks fall back to their results
-        return
+        events: list[ProgressEvent] = ray.get(box.take.remote(), timeout=2)
+    except Exception:  # the box's actor died or cannot be reached: no more live progress in this run
+        return None
     for ev in events:
         sink(ev)
+    return box
 
 
 def make_executor(

@@ -6,7 +6,7 @@ of the encode's CPU. Subtitles are static while a cue is on screen, so
 vertcut has libass draw each distinct state (the set of cues shown between
 two cue boundaries) once, and composites the states with ``overlay``.
 ``overlay`` blends with SIMD and only touches the band of the frame that ever
-holds text: 2-3 % in all, nearly all of it the copy ffmpeg makes of each
+holds text: 1.7-3.3 % in all, nearly all of it the copy ffmpeg makes of each
 decoded frame before any filter may draw on it (the ``ass`` filter pays it
 too). The pixels match the ``ass`` filter's to rounding: luma within 3,
 chroma within 8 at glyph edges (see the tests).
