@@ -235,8 +235,15 @@ def test_cli_batch_on_the_cluster_isolates_a_bad_master(tmp_path: Path, ray_clus
         f'[defaults]\npackages = ["mp4"]\n\n[[job]]\nmaster = "{bad}"\nout = "{tmp_path / "o-bad"}"\n\n'
         f'[[job]]\nmaster = "{good}"\nout = "{tmp_path / "o-good"}"\n'
     )
-    res = run_cli("batch", str(tmp_path / "series.toml"), "--executor", "ray")
+    res = run_cli("batch", str(tmp_path / "series.toml"), "--executor", "ray", "--cpus-per-task", "2")
     assert res.exit_code == 2, res.output
+    # a task is the master's whole job: its reframe and ladder encodes ran 2 x264 threads (no markers:
+    # no split; the split's cap is tested in test_split)
+    made = sorted((tmp_path / "o-good").rglob("*.mp4"))
+    assert {p.parent.name for p in made} == {"work", "mp4"}, made
+    for path in made:
+        threads = re.search(rb"x264 - core .*? threads=(\d+) ", path.read_bytes())
+        assert threads is not None and threads[1] == b"2", (path, threads)
     assert f"ok      {good} -> {tmp_path / 'o-good'}" in res.stdout
     assert res.stdout.count("FAILED") == 1 and f"FAILED  {bad}: {bad}:" in res.stdout
     assert "1 of 2 jobs succeeded" in res.stdout

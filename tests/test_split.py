@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -352,3 +353,15 @@ def test_output_folder_with_other_files_is_refused(tmp_path: Path, clip: Path) -
     assert (tmp_path / "notes.txt").read_text() == "keep me"
     with pytest.raises(InputError, match=r"holds the input clip\.mp4"):
         render_split(plan, clip.parent)
+
+
+def test_thread_cap_reaches_the_episode_encodes(tmp_path: Path) -> None:
+    """``FFmpeg(threads=1)`` (a Ray task's reserved CPUs): x264 records 1 thread in every episode."""
+    master = make_clip(tmp_path / "m.mp4", frames=50, shot_len=25)
+    plan = plan_split(master, _markers(25), cuts=[25], snap="0f", **SHORT)
+    render_split(plan, tmp_path / "out", ffmpeg=FFmpeg(threads=1))
+    made = sorted((tmp_path / "out").glob("ep*.mp4"))
+    assert len(made) == 2
+    for path in made:
+        found = re.search(rb"x264 - core .*? threads=(\d+) ", path.read_bytes())
+        assert found is not None and found[1] == b"1", (path.name, found)

@@ -131,7 +131,7 @@ def encode_planes(
         args += [*layer.inputs, "-filter_complex", graph, "-map", "[vout]"]
     if info.audio:
         args += ["-map", "1:a:0", "-c:a", "aac", "-b:a", "192k", "-ar", "48000"]
-    args += list(encoder_args or DEFAULT_ENCODER)
+    args += [*ffmpeg.thread_args(), *(encoder_args or DEFAULT_ENCODER)]
     args += ["-movflags", "+faststart"]
     written = 0
     if ffmpeg.dry_run:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,13 @@ def _frac(x: Fraction) -> str:
     return f"{x.numerator}/{x.denominator}" if x.denominator != 1 else str(x.numerator)
 
 
-def episode_args(plan: SplitPlan, ep: EpisodePlan, dest: Path, encoder_args: list[str] | None = None) -> list[str]:
+def episode_args(
+    plan: SplitPlan,
+    ep: EpisodePlan,
+    dest: Path,
+    encoder_args: list[str] | None = None,
+    thread_args: Sequence[str] = (),
+) -> list[str]:
     """The ffmpeg arguments that cut ``ep`` out of the master, frame-exactly.
 
     The episode starts at the exact presentation time of its first frame,
@@ -51,8 +57,8 @@ def episode_args(plan: SplitPlan, ep: EpisodePlan, dest: Path, encoder_args: lis
     # lands on a video keyframe (measured: 128-sample shift at a 1.0 s keyframe), and "-ss 0"
     # drops 896 samples of the first AAC frame.
     pre = max(Fraction(0), ss - PREROLL)
-    args = ["-ss", to_ffmpeg_seconds(pre)] if pre > 0 else []
-    args += ["-i", str(plan.master)]
+    args = [*thread_args, *(["-ss", to_ffmpeg_seconds(pre)] if pre > 0 else [])]
+    args += ["-i", str(plan.master), *thread_args]
     if ss - pre > 0:
         args += ["-ss", to_ffmpeg_seconds(ss - pre)]
     args += ["-t", to_ffmpeg_seconds(ep.duration)]
@@ -102,7 +108,7 @@ def render_split(
         for k, ep in enumerate(plan.episodes):
             name = cfg.name_pattern.format(number=ep.number)
             video = folder / f"{name}.mp4"
-            args = episode_args(plan, ep, video, encoder_args)
+            args = episode_args(plan, ep, video, encoder_args, ff.thread_args())
             ff.run(args, stage="split", duration=ep.duration)
             subs: dict[str, Any] = {}
             for lang, track in tracks.items():
