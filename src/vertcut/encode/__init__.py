@@ -92,7 +92,7 @@ def measure_loudness(ff: FFmpeg, src: Path, stream: int = 0) -> dict[str, float]
     loudness range and true peak): the same numbers ``loudnorm``'s own first
     pass prints, about ten times faster. Keys follow ``loudnorm``'s JSON.
     """
-    meter = FFmpeg(dry_run=ff.dry_run, sink=ff.sink, timeout=ff.timeout, loglevel="info", threads=ff.threads)
+    meter = ff.replace(loglevel="info")
     res = meter.run(
         ["-i", str(src), "-map", f"0:a:{stream}", "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
         stage="loudness",

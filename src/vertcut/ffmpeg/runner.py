@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 from ..errors import FFmpegError, FFmpegTimeoutError, OutOfSpaceError, UnsupportedError
 from ..progress import ProgressSink, Reporter
@@ -204,17 +204,20 @@ class FFmpeg:
         self.loglevel = loglevel
         self.threads = threads
 
+    def replace(self, **changes: Any) -> FFmpeg:
+        """A runner with these settings changed (the ``__init__`` arguments) and the others the same."""
+        settings = {"dry_run": self.dry_run, "sink": self.sink, "timeout": self.timeout, "loglevel": self.loglevel,
+                    "threads": self.threads}  # fmt: skip
+        return FFmpeg(**{**settings, **changes})
+
     def with_sink(self, sink: ProgressSink | None) -> FFmpeg:
         """The same settings reporting to ``sink`` (``None``: a runner plain enough to send to another
         process, as executor tasks do)."""
-        return FFmpeg(dry_run=self.dry_run, sink=sink, timeout=self.timeout, loglevel=self.loglevel,
-                      threads=self.threads)  # fmt: skip
+        return self.replace(sink=sink)
 
     def with_threads(self, threads: int | None) -> FFmpeg:
         """The same settings with ``threads`` (see the class)."""
-        ff = self.with_sink(self.sink)
-        ff.threads = threads
-        return ff
+        return self.replace(threads=threads)
 
     def thread_args(self) -> list[str]:
         """``-threads N`` for the next input (its decoder) or output (its encoders); empty if uncapped."""
