@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from mediagen import make_clip
 
 from vertcut.analysis import AnalysisParams, analyse
@@ -61,3 +63,36 @@ def test_detectors_on_plain_arrays() -> None:
     from fractions import Fraction
 
     assert fades_from_luma(luma, black, Fraction(25)) == [FrameRange(0, 10)]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="libav decodes with one thread on one CPU anyway")
+def test_decoder_threads_follow_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``threads=1`` (a Ray task with one CPU): libav starts no frame threads of its own (counted in
+    /proc while a stream decodes, against libav's own choice); analyse() and reframe() pass the cap on."""
+    import av
+
+    from vertcut.media import threads as threads_mod
+    from vertcut.reframe import reframe
+
+    clip = make_clip(tmp_path / "c.mp4", frames=60, size=(640, 360), codec="libx264")
+
+    def started(cap: int | None) -> int:
+        with av.open(str(clip)) as c:
+            s = c.streams.video[0]
+            threads_mod.decode_threads(s, cap)
+            before = len(os.listdir("/proc/self/task"))
+            return max(len(os.listdir("/proc/self/task")) for _ in c.decode(s)) - before
+
+    assert started(1) == 0 and started(None) >= 2
+
+    seen: list[int | None] = []
+
+    def spy(stream: object, cap: int | None) -> None:
+        seen.append(cap)
+        threads_mod.decode_threads(stream, cap)
+
+    monkeypatch.setattr("vertcut.analysis.pass_.decode_threads", spy)
+    monkeypatch.setattr("vertcut.reframe.render.decode_threads", spy)
+    analyse(clip, cache=False, threads=1)
+    reframe(clip, tmp_path / "v.mp4", ffmpeg=FFmpeg(threads=1))
+    assert seen and set(seen) == {1}, seen  # the analysis inside reframe() and its own decode

@@ -156,8 +156,10 @@ def analyse(
     sink: ProgressSink | None = None,
     cache: bool = True,
     params: AnalysisParams | None = None,
+    threads: int | None = None,
 ) -> Analysis:
-    """Analyse ``path`` in one decode pass (or load the cached result).
+    """Analyse ``path`` in one decode pass (or load the cached result). ``threads``: at most this many
+    decoder threads (default: libav's choice, from the CPUs this process may use).
 
     Raises:
         InputError: the file is missing, not media, or has no video stream.
@@ -171,7 +173,7 @@ def analyse(
         if hit is not None:
             rep.info(f"cache hit: {cache_file.name}")
             return hit
-    signals = run_pass(path, params, rep)
+    signals = run_pass(path, params, rep, threads)
     n = signals.frame_count
     cuts = cuts_from_scores(signals.scores, params.threshold, params.min_score, params.window, params.min_shot)
     black = runs_below(signals.luma, params.black_luma)

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from ..errors import InvalidMediaError
 from ..media.probe import open_container, probe
+from ..media.threads import decode_threads
 from ..progress import Reporter
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def _decoder(container: Any, stream: Any, out: Queue[Any], stop: threading.Event
         out.put(exc)
 
 
-def run_pass(path: Path, params: AnalysisParams, rep: Reporter) -> Signals:
+def run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | None = None) -> Signals:
     info = probe(path)
     v = info.require_video()
     if v.frame_count < 1:
@@ -136,7 +137,7 @@ def run_pass(path: Path, params: AnalysisParams, rep: Reporter) -> Signals:
     stop = threading.Event()
     with open_container(path) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        decode_threads(stream, threads)
         # the signals come from small downscaled frames: H.264/HEVC deblocking is wasted work there
         stream.codec_context.options = {"skip_loop_filter": "all"}
         worker = threading.Thread(target=_decoder, args=(container, stream, q, stop, (sw, sh)), daemon=True)

@@ -143,7 +143,7 @@ def run_job(
         # --- analyse (cached on disk by the analysis module itself) ---------------------
         from ..analysis import analyse
 
-        analysis = analyse(spec.master, sink=collect)
+        analysis = analyse(spec.master, sink=collect, threads=ff.threads)
         report.stages["analyse"] = "done"
 
         # --- reframe (and burn: the subtitles are composited in the reframe's own encode) ------

@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import InvalidMediaError
 from ..ffmpeg import FFmpeg
 from ..media.probe import probe
+from ..media.threads import cv_threads
 from ..progress import ProgressSink, Reporter
 from .plan import CameraPath, Mode, crop_size, plan_camera
 from .render import OUTPUT_COLOR, Planes, encode_planes, fit_over_blur, iter_yuv, resize_plane
@@ -131,18 +132,19 @@ def reframe(
             if analysis is None:
                 from ..analysis import analyse
 
-                analysis = analyse(src, sink=sink)
+                analysis = analyse(src, sink=sink, threads=ff.threads)
             camera = plan_camera(analysis, cw, ch, mode=mode)
         if path_out is not None:
             camera.write(Path(path_out))
         if any(s.mode == "pad" for s in camera.shots):
-            frames = _cropped(src, v.width, v.height, camera, ow, oh)
+            frames = _cropped(src, v.width, v.height, camera, ow, oh, ff.threads)
         else:  # crops only: pipe them at crop size and let ffmpeg scale
-            frames = _cropped(src, v.width, v.height, camera, cw, ch)
+            frames = _cropped(src, v.width, v.height, camera, cw, ch, ff.threads)
             piped = (cw, ch)
     else:
-        frames = _fitted(src, v.width, v.height, v.rotation, ow, oh, target, portrait_source)
+        frames = _fitted(src, v.width, v.height, v.rotation, ow, oh, target, portrait_source, ff.threads)
     with ExitStack() as stack:
+        stack.enter_context(cv_threads(ff.threads))  # the resizes run in this process
         layer = None
         if burn is not None:
             from ..subtitles.burn import Picture, subtitle_layer
@@ -172,17 +174,17 @@ def reframe(
         if analysis is None:
             from ..analysis import analyse
 
-            analysis = analyse(src, sink=sink)
+            analysis = analyse(src, sink=sink, threads=ff.threads)
         write_preview(src, Path(preview), camera, analysis, ff, rep)
     rep.end(f"{written} frames, {ow}x{oh}, {'crop' if crop else 'fit'}")
     return ReframeResult(out, (ow, oh), written, camera, "crop" if crop else "fit", burned)
 
 
-def _cropped(src: Path, w: int, h: int, camera: CameraPath, ow: int, oh: int) -> Iterator[Planes]:
+def _cropped(src: Path, w: int, h: int, camera: CameraPath, ow: int, oh: int, threads: int | None) -> Iterator[Planes]:
     cw, ch = camera.crop_width, camera.crop_height
     y0 = (h - ch) // 2 // 2 * 2
     pad_frames = {i for s in camera.shots if s.mode == "pad" for i in range(s.start, s.stop)}
-    for i, planes in enumerate(iter_yuv(src, w, h)):
+    for i, planes in enumerate(iter_yuv(src, w, h, threads)):
         if i in pad_frames:
             yield fit_over_blur(planes, ow, oh)
             continue
@@ -196,9 +198,17 @@ def _cropped(src: Path, w: int, h: int, camera: CameraPath, ow: int, oh: int) ->
 
 
 def _fitted(
-    src: Path, w: int, h: int, rotation: int, ow: int, oh: int, target: Fraction, portrait_source: bool
+    src: Path,
+    w: int,
+    h: int,
+    rotation: int,
+    ow: int,
+    oh: int,
+    target: Fraction,
+    portrait_source: bool,
+    threads: int | None,
 ) -> Iterator[Planes]:
-    for planes in iter_yuv(src, w, h):
+    for planes in iter_yuv(src, w, h, threads):
         p = _rotate(planes, rotation)
         ph, pw = p[0].shape
         if abs(Fraction(pw, ph) - target) < Fraction(1, 100):

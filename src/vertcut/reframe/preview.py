@@ -17,6 +17,7 @@ import numpy as np
 from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_path
 from ..media.probe import open_container
+from ..media.threads import decode_threads
 from ..progress import Reporter
 from .plan import CameraPath
 
@@ -37,7 +38,7 @@ def write_preview(src: Path, out: Path, camera: CameraPath, analysis: Any, ff: F
     last_faces: list[Any] = []
     with atomic_path(out) as tmp, ff.open([*args, str(tmp)], stage="preview") as proc, open_container(src) as c:
         s = c.streams.video[0]
-        s.thread_type = "AUTO"
+        decode_threads(s, ff.threads)
         for i, frame in enumerate(c.decode(s)):
             img = frame.reformat(width=pw, height=ph, format="bgr24").to_ndarray().copy()
             shot = next((p for p in camera.shots if p.start <= i < p.stop), None)

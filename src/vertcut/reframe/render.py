@@ -24,6 +24,7 @@ from ..errors import InvalidMediaError
 from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_path
 from ..media.probe import ColorInfo, MediaInfo, open_container
+from ..media.threads import decode_threads
 from ..progress import Reporter
 from ..timebase import to_ffmpeg_seconds
 
@@ -48,8 +49,9 @@ def _planes(frame: Any) -> Planes:
     return views[0], views[1], views[2]
 
 
-def iter_yuv(path: Path, width: int, height: int) -> Iterator[Planes]:
-    """Decoded frames as (Y, U, V) planes, from a decode thread through a bounded queue."""
+def iter_yuv(path: Path, width: int, height: int, threads: int | None = None) -> Iterator[Planes]:
+    """Decoded frames as (Y, U, V) planes, from a decode thread through a bounded queue (the decoder
+    running at most ``threads`` threads of its own, if given)."""
     q: Queue[Any] = Queue(maxsize=8)
     stop = threading.Event()
 
@@ -57,7 +59,7 @@ def iter_yuv(path: Path, width: int, height: int) -> Iterator[Planes]:
         try:
             with open_container(path) as c:
                 s = c.streams.video[0]
-                s.thread_type = "AUTO"
+                decode_threads(s, threads)
                 for frame in c.decode(s):
                     if stop.is_set():
                         return
