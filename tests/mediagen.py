@@ -8,6 +8,7 @@ encodes and centred crops; :func:`read_index` recovers the index.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -132,3 +133,9 @@ def decode_indices(path: Path) -> list[int]:
         for f in c.decode(video=0):
             out.append(read_index(f.to_ndarray(format="gray")))
     return out
+
+
+def x264_threads(path: Path) -> int | None:
+    """The thread count x264 recorded in ``path``'s stream (its settings SEI), or None if there is none."""
+    found = re.search(rb"x264 - core .*? threads=(\d+) ", path.read_bytes())
+    return int(found[1]) if found else None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 import m3u8
 import pytest
 from conftest import run_cli
-from mediagen import make_clip
+from mediagen import make_clip, x264_threads
 
 from vertcut import errors
 from vertcut.errors import InvalidMediaError, VertcutError
@@ -221,10 +220,9 @@ def test_cli_run_encodes_episodes_on_the_cluster(
     # each task's x264 encoders ran as many threads as it had CPUs reserved, not one per CPU of the node
     # (x264 records its settings in the stream; left to itself it takes 1.5 per CPU of the machine)
     for executor, out in outs.items():
-        segment = sorted((out / "encoded" / "ep001" / "cmaf").glob("chunk-stream0-*.m4s"))[0].read_bytes()
-        threads = re.search(rb"x264 - core .*? threads=(\d+) ", segment)
+        threads = x264_threads(sorted((out / "encoded" / "ep001" / "cmaf").glob("chunk-stream0-*.m4s"))[0])
         assert threads is not None, executor
-        assert (int(threads[1]) == 2) == (executor == "ray"), (executor, threads[1])
+        assert (threads == 2) == (executor == "ray"), (executor, threads)
 
 
 def test_cli_batch_on_the_cluster_isolates_a_bad_master(tmp_path: Path, ray_cluster: None) -> None:
@@ -242,8 +240,7 @@ def test_cli_batch_on_the_cluster_isolates_a_bad_master(tmp_path: Path, ray_clus
     made = sorted((tmp_path / "o-good").rglob("*.mp4"))
     assert {p.parent.name for p in made} == {"work", "mp4"}, made
     for path in made:
-        threads = re.search(rb"x264 - core .*? threads=(\d+) ", path.read_bytes())
-        assert threads is not None and threads[1] == b"2", (path, threads)
+        assert x264_threads(path) == 2, path
     assert f"ok      {good} -> {tmp_path / 'o-good'}" in res.stdout
     assert res.stdout.count("FAILED") == 1 and f"FAILED  {bad}: {bad}:" in res.stdout
     assert "1 of 2 jobs succeeded" in res.stdout
