@@ -215,10 +215,6 @@ class FFmpeg:
         process, as executor tasks do)."""
         return self.replace(sink=sink)
 
-    def with_threads(self, threads: int | None) -> FFmpeg:
-        """The same settings with ``threads`` (see the class)."""
-        return self.replace(threads=threads)
-
     def thread_args(self) -> list[str]:
         """``-threads N`` for the next input (its decoder) or output (its encoders); empty if uncapped."""
         return [] if self.threads is None else ["-threads", str(self.threads)]

@@ -225,7 +225,7 @@ def run_job(
             todo: list[tuple[str, str, EncodeTask]] = []
             skipped = 0
             pool = executor if executor is not None and not dry else LocalExecutor(spec.jobs)
-            task_ff = ff.with_sink(None).with_threads(pool.threads_per_task or ff.threads)
+            task_ff = _task_runner(ff, pool)
             for ep in episode_files:
                 name = f"encode-{ep.stem}"
                 k = stage_key(
@@ -290,6 +290,12 @@ def encode_task(task: EncodeTask, sink: ProgressSink) -> str:
     return str(task.dest / "report.json")
 
 
+def _task_runner(ff: FFmpeg, pool: Executor) -> FFmpeg:
+    """The runner settings an executor task gets: no sink (the task may run in another process) and the
+    pool's thread cap per task, else the caller's own."""
+    return ff.replace(sink=None, threads=pool.threads_per_task or ff.threads)
+
+
 def _split_overrides(spec: JobSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if spec.free_episodes is not None:
@@ -326,8 +332,7 @@ def run_batch(
     another on this machine). A dry run always runs here, one after another."""
     ff = ffmpeg or FFmpeg(sink=sink)
     pool = executor if executor is not None and not ff.dry_run else LocalExecutor(1)
-    task_ff = ff.with_sink(None).with_threads(pool.threads_per_task or ff.threads)
-    tasks = [JobTask(spec, task_ff, force) for spec in specs]
+    tasks = [JobTask(spec, _task_runner(ff, pool), force) for spec in specs]
     for outcome in pool.run(job_task, tasks, sink):
         spec = specs[outcome.index]
         if outcome.error is not None:
