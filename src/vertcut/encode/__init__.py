@@ -27,10 +27,12 @@ import math
 import os
 import re
 import shutil
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 
@@ -38,7 +40,7 @@ from .. import __version__
 from ..errors import CheckFailedError, FFmpegError, InputError, OutOfSpaceError, UnsupportedError
 from ..ffmpeg import FFmpeg, escape_filter_path, has_encoder
 from ..fsutil import atomic_dir, atomic_path
-from ..media.probe import MediaInfo, VideoStreamInfo, probe
+from ..media.probe import ColorInfo, MediaInfo, VideoStreamInfo, probe
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
 from ..timebase import to_ffmpeg_seconds
@@ -54,7 +56,13 @@ from .hls import (
 from .platform import check_master
 from .presets import LadderPreset, PlatformSpec, Rung
 
-__all__ = ["EncodeReport", "LadderPreset", "PlatformSpec", "Rung", "encode_episode", "measure_loudness"]
+if TYPE_CHECKING:
+    from ..render.graph import Output, Source
+
+__all__ = [
+    "EncodeReport", "EncodeSettings", "LadderPreset", "PictureInfo", "PlatformSpec", "Rung", "encode_episode",
+    "encode_source", "measure_loudness",
+]  # fmt: skip
 
 PACKAGES = ("hls", "dash", "ts", "mp4")
 PLATFORM_ALIASES = {"shorts": "youtube-shorts", "reels": "instagram-reels", "instagram": "instagram-reels",
@@ -85,8 +93,13 @@ _EBUR128 = re.compile(
 )
 
 
-def measure_loudness(ff: FFmpeg, src: Path, stream: int = 0) -> dict[str, float]:
+def measure_loudness(
+    ff: FFmpeg, src: Path, stream: int = 0, *, input_args: Sequence[str] = (), head: str = ""
+) -> dict[str, float]:
     """EBU R128 measurement (pass 1 of the two-pass normalisation) of one audio stream.
+
+    ``input_args`` and ``head`` (a filter chain ending with a comma): the part of the stream to
+    measure, e.g. one episode's range of a master (:func:`vertcut.render.source.audio_cut`).
 
     Uses ffmpeg's ``ebur128`` meter (integrated loudness, its gating threshold,
     loudness range and true peak): the same numbers ``loudnorm``'s own first
@@ -94,7 +107,8 @@ def measure_loudness(ff: FFmpeg, src: Path, stream: int = 0) -> dict[str, float]
     """
     meter = ff.replace(loglevel="info")
     res = meter.run(
-        ["-i", str(src), "-map", f"0:a:{stream}", "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"],
+        [*input_args, "-i", str(src), "-map", f"0:a:{stream}", "-af", f"{head}ebur128=peak=true:framelog=quiet",
+         "-f", "null", "-"],  # fmt: skip
         stage="loudness",
     )
     if res.dry_run:
@@ -136,7 +150,7 @@ def _loudnorm_filter(lad: LadderPreset, m: dict[str, float]) -> tuple[str, str]:
     ), "dynamic (a linear gain would break the true-peak or range target)"
 
 
-def _picture_filter(v: VideoStreamInfo, rate: Fraction, report: EncodeReport, rep: Reporter) -> str:
+def _picture_filter(v: PictureInfo, rate: Fraction, report: EncodeReport, rep: Reporter) -> str:
     parts = []
     if v.color.is_hdr or v.color.bit_depth > 8:
         what = "HDR" if v.color.is_hdr else f"{v.color.bit_depth}-bit"
@@ -278,6 +292,41 @@ def _keyframes(path: Path) -> list[Fraction]:
         return sorted(Fraction(p.pts) * tb for p in c.demux(s) if p.pts is not None and p.is_keyframe)
 
 
+@dataclass(frozen=True)
+class PictureInfo:
+    """What the ladder needs to know of the picture it encodes (a file's video stream, or a render's
+    finished picture)."""
+
+    display_size: tuple[int, int]
+    color: ColorInfo
+    is_vfr: bool
+    rate: Fraction  # the ladder's constant frame rate
+    duration: Fraction
+
+    @classmethod
+    def of(cls, v: VideoStreamInfo) -> PictureInfo:
+        rate = v.frame_rate if not v.is_vfr else (v.average_rate or v.frame_rate)
+        return cls(v.display_size, v.color, v.is_vfr, rate, v.duration or Fraction(v.frame_count) / rate)
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """Which outputs an episode gets: plain data (it travels to executor tasks)."""
+
+    ladder: str | LadderPreset = "h264-default"
+    packages: tuple[str, ...] = PACKAGES
+    masters: tuple[str, ...] = ()
+    vmaf: bool = False
+
+    def resolved(self) -> tuple[LadderPreset, list[PlatformSpec]]:
+        lad: LadderPreset = load_preset("ladder", self.ladder) if isinstance(self.ladder, str) else self.ladder
+        unknown = set(self.packages) - set(PACKAGES)
+        if unknown:
+            raise InputError(f"unknown package(s): {', '.join(sorted(unknown))} (choose from {', '.join(PACKAGES)})")
+        specs = [load_preset("platform", PLATFORM_ALIASES.get(m, m)) for m in self.masters]
+        return lad, specs
+
+
 def encode_episode(
     src: str | Path,
     out_dir: str | Path,
@@ -289,19 +338,57 @@ def encode_episode(
     ffmpeg: FFmpeg | None = None,
     sink: ProgressSink | None = None,
 ) -> EncodeReport:
-    """Encode one episode into an ABR ladder, packages and platform masters under ``out_dir``.
+    """Encode one episode file into an ABR ladder, packages and platform masters under ``out_dir``
+    (one ffmpeg run decodes it once and writes every rung and master).
 
     Raises:
         InputError: unreadable episode or no video; PresetError: unknown ladder/platform;
         FFmpegError / OutOfSpaceError: encoding failed (nothing partial is left).
     """
+    from ..render.graph import Source
+
+    src = Path(src)
+    ff = ffmpeg or FFmpeg(sink=sink)
+    settings = EncodeSettings(ladder, tuple(packages), tuple(masters), vmaf)
+    settings.resolved()  # bad presets before any work
+    info = probe(src)
+    v = info.require_video()
+    pic = PictureInfo.of(v)
+    source = Source([*ff.thread_args(), "-i", str(src)], "[0:v]null[src]", pic.duration,
+                    audio="0:a:0" if info.audio else None)  # fmt: skip
+    loudness = measure_loudness(ff, src) if info.audio else None
+    return encode_source(source, pic, out_dir, settings, loudness=loudness, name=str(src), ffmpeg=ff, sink=sink,
+                         reference=(src, ""))  # fmt: skip
+
+
+def encode_source(
+    source: Source,
+    pic: PictureInfo,
+    out_dir: str | Path,
+    settings: EncodeSettings,
+    *,
+    loudness: dict[str, float] | None,
+    name: str,
+    ffmpeg: FFmpeg | None = None,
+    sink: ProgressSink | None = None,
+    extra: Sequence[Output] = (),
+    reference: tuple[Path, str] | None = None,
+) -> EncodeReport:
+    """Render ``source`` in one ffmpeg run into the ladder (CMAF for HLS and DASH), the platform masters
+    and the ``extra`` outputs (e.g. a mezzanine file), then package TS and progressive MP4 from the
+    ladder's own segments (remuxes, no encode).
+
+    ``loudness``: the source's measured loudness (pass 1), or None when it has no sound. ``reference``:
+    the picture VMAF is measured against (a file and the filter chain making it the finished picture);
+    None renders a lossless one in the same pass.
+    The output folder is all or nothing: on failure, what this call wrote is removed.
+    """
     out = Path(out_dir)
     made_out = not out.exists()
     before = {p.name for p in out.iterdir()} if out.is_dir() else set()
     try:
-        return _encode_episode(
-            Path(src), out, ladder=ladder, packages=packages, masters=masters, vmaf=vmaf, ffmpeg=ffmpeg, sink=sink
-        )
+        return _encode_source(source, pic, out, settings, loudness, name, ffmpeg or FFmpeg(sink=sink), sink, extra,
+                              reference)  # fmt: skip
     except CheckFailedError:
         raise  # everything was written; the report names the breaches
     except BaseException as exc:
@@ -321,65 +408,17 @@ def encode_episode(
         raise
 
 
-def _encode_episode(
-    src: Path,
-    out: Path,
-    *,
-    ladder: str | LadderPreset,
-    packages: tuple[str, ...] | list[str],
-    masters: tuple[str, ...] | list[str],
-    vmaf: bool,
-    ffmpeg: FFmpeg | None,
-    sink: ProgressSink | None,
-) -> EncodeReport:
-    ff = ffmpeg or FFmpeg(sink=sink)
-    rep = Reporter(sink, "encode")
-    lad: LadderPreset = load_preset("ladder", ladder) if isinstance(ladder, str) else ladder
-    unknown = set(packages) - set(PACKAGES)
-    if unknown:
-        raise InputError(f"unknown package(s): {', '.join(sorted(unknown))} (choose from {', '.join(PACKAGES)})")
-    specs: list[PlatformSpec] = [load_preset("platform", PLATFORM_ALIASES.get(m, m)) for m in masters]
-    info = probe(src)
-    v = info.require_video()
-    report = EncodeReport(str(src), ladder if isinstance(ladder, str) else "custom")
-    rate = v.frame_rate if not v.is_vfr else (v.average_rate or v.frame_rate)
-    duration = v.duration or Fraction(v.frame_count) / rate
+def _ladder_output(
+    lad: LadderPreset, pic: PictureInfo, dest: Path, report: EncodeReport, rep: Reporter, audio_filter: str | None
+) -> Output:
+    """Every rung and the sound into CMAF segments: keyframes forced at the same instants in every rung
+    (every ``segment_seconds``; no scene-cut keyframes, closed GOPs), the sound encoded once."""
+    from ..render.graph import Output
+
     seg = lad.segment_seconds
-    if lad.codec != "h264" and "ts" in packages:
-        rep.warning(f"{lad.codec} is packaged as fMP4 only; skipping the MPEG-TS fallback")
-        report.warnings.append(f"{lad.codec}: no MPEG-TS fallback")
-        packages = [p for p in packages if p != "ts"]
-
-    # 1. loudness -------------------------------------------------------------------------------
-    audio_in: list[str] = []
-    audio_filter: str | None = None
-    if info.audio:
-        measured = measure_loudness(ff, src)
-        report.loudness = {"measured": measured, "target": lad.loudness.__dict__}
-        audio_filter, mode = _loudnorm_filter(lad, measured)
-        report.loudness["mode"] = mode
-        audio_map = "0:a:0"
-    elif lad.no_audio == "silence":
-        rep.warning("episode has no audio: adding a silent stereo track")
-        report.warnings.append("no audio in the episode: silent track added")
-        audio_in = ["-f", "lavfi", "-t", to_ffmpeg_seconds(duration), "-i", "anullsrc=r=48000:cl=stereo"]
-        audio_map = "1:a:0"
-    else:
-        report.warnings.append("no audio in the episode: audio-less ladder")
-        audio_map = ""
-
-    # 2. one pass: every rung + the audio, into CMAF segments -------------------------------------
-    n = len(lad.rungs)
-    graph = f"[0:v]{_picture_filter(v, rate, report, rep)},split={n}" + "".join(f"[s{i}]" for i in range(n))
-    for i, rung in enumerate(lad.rungs):
-        graph += f";[s{i}]{_scale(rung, source=v.display_size)}[v{i}]"
-    args = [*ff.thread_args(), "-i", str(src), *audio_in, "-filter_complex", graph, *ff.thread_args()]
-    for i in range(n):
-        args += ["-map", f"[v{i}]"]
-    if audio_map:
-        args += ["-map", audio_map, "-c:a", "aac", "-b:a", f"{lad.audio_bitrate_k}k", "-ar", "48000", "-ac", "2"]
-        if audio_filter:
-            args += ["-af", audio_filter]
+    head = _picture_filter(pic, pic.rate, report, rep)
+    chains = tuple(f"{head},{_scale(rung, source=pic.display_size)}" for rung in lad.rungs)
+    args: list[str] = []
     for i, rung in enumerate(lad.rungs):
         args += _video_args(lad, i, rung, seg)
     if lad.codec == "h264":
@@ -387,18 +426,126 @@ def _encode_episode(
     elif lad.codec == "hevc":
         args += ["-x265-params", "scenecut=0:open-gop=0:log-level=error"]
     # keyframes come only from -force_key_frames: the encoder's own GOP limit is set beyond the segment
-    keyint = str(math.ceil(2 * seg * rate))
-    args += ["-g", keyint, "-sc_threshold", "0", "-fps_mode", "cfr", "-t", to_ffmpeg_seconds(duration)]
-    sets = "id=0,streams=v" + (" id=1,streams=a" if audio_map else "")
+    keyint = str(math.ceil(2 * seg * pic.rate))
+    args += ["-g", keyint, "-sc_threshold", "0", "-fps_mode", "cfr", "-t", to_ffmpeg_seconds(pic.duration)]
+    sets = "id=0,streams=v" + (" id=1,streams=a" if audio_filter is not None else "")
     args += ["-f", "dash", "-seg_duration", str(seg), "-use_template", "1", "-use_timeline", "0"]
     args += ["-hls_playlist", "1", "-adaptation_sets", sets]
+    audio = ("-c:a", "aac", "-b:a", f"{lad.audio_bitrate_k}k", "-ar", "48000", "-ac", "2")
+    return Output(dest, chains, tuple(args), audio if audio_filter is not None else None, audio_filter or "")
+
+
+def _master_output(
+    spec: PlatformSpec, pic: PictureInfo, dest: Path, report: EncodeReport, rep: Reporter, audio_filter: str | None
+) -> Output:
+    """One platform's upload master (lanczos scaling, the platform's GOP, bit rate and frame-rate range)."""
+    from ..render.graph import Output
+
+    rate = pic.rate
+    out_rate = rate if spec.fps_min <= rate <= spec.fps_max else Fraction(30)
+    vf = f"{_picture_filter(pic, out_rate, report, rep)},{_scale(spec, 'lanczos', pic.display_size)}"
+    if out_rate != rate and not pic.is_vfr:  # outside the platform's fps range
+        vf += f",fps={out_rate.numerator}/{out_rate.denominator}"
+    args = ["-c:v", _ENCODERS[spec.codec], "-crf", str(spec.crf)]
+    args += ["-maxrate", f"{spec.video_bitrate_k}k", "-bufsize", f"{2 * spec.video_bitrate_k}k"]
+    gop = max(1, round(out_rate * Fraction(spec.gop_seconds)))
+    args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-preset", spec.speed]
+    if spec.codec == "h264":
+        args += ["-profile:v", "high", "-bf", "2", "-x264-params", "open-gop=0"]
+    else:
+        args += ["-tag:v", "hvc1", "-x265-params", "open-gop=0:log-level=error"]
+    args += ["-fps_mode", "cfr", "-t", to_ffmpeg_seconds(pic.duration), "-movflags", "+faststart", "-use_editlist", "0"]
+    audio = ("-c:a", "aac", "-b:a", f"{spec.audio_bitrate_k}k", "-ar", "48000", "-ac", "2")
+    return Output(dest, (vf,), tuple(args), audio if audio_filter is not None else None, audio_filter or "")
+
+
+def _master_name(spec: PlatformSpec) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", spec.name.lower()).strip("-")
+
+
+def _encode_source(
+    source: Source,
+    pic: PictureInfo,
+    out: Path,
+    settings: EncodeSettings,
+    loudness: dict[str, float] | None,
+    name: str,
+    ff: FFmpeg,
+    sink: ProgressSink | None,
+    extra: Sequence[Output],
+    reference: tuple[Path, str] | None,
+) -> EncodeReport:
+    from ..render.graph import Output, command, run
+
+    rep = Reporter(sink, "encode")
+    lad, specs = settings.resolved()
+    packages = list(settings.packages)
+    report = EncodeReport(name, settings.ladder if isinstance(settings.ladder, str) else "custom")
+    rate = pic.rate
+    seg = lad.segment_seconds
+    if lad.codec != "h264" and "ts" in packages:
+        rep.warning(f"{lad.codec} is packaged as fMP4 only; skipping the MPEG-TS fallback")
+        report.warnings.append(f"{lad.codec}: no MPEG-TS fallback")
+        packages = [p for p in packages if p != "ts"]
+
+    # 1. loudness (measured by the caller: pass 1) ---------------------------------------------------
+    audio_filter: str | None = None
+    if source.audio is not None and loudness is not None:
+        report.loudness = {"measured": loudness, "target": lad.loudness.__dict__}
+        audio_filter, mode = _loudnorm_filter(lad, loudness)
+        report.loudness["mode"] = mode
+    elif lad.no_audio == "silence":
+        rep.warning("episode has no audio: adding a silent stereo track")
+        report.warnings.append("no audio in the episode: silent track added")
+        n_inputs = source.inputs.count("-i")
+        source.inputs += ["-f", "lavfi", "-t", to_ffmpeg_seconds(pic.duration), "-i", "anullsrc=r=48000:cl=stereo"]
+        source.audio, source.audio_head, audio_filter = f"{n_inputs}:a:0", "", ""
+    else:
+        report.warnings.append("no audio in the episode: audio-less ladder")
+    has_audio = audio_filter is not None
+
+    # 2. one pass: every rung, every platform master and the extra outputs --------------------------------
     out.mkdir(parents=True, exist_ok=True)
     cmaf_dir = out / "cmaf"
-    with atomic_dir(cmaf_dir) as tmp:
-        ff.run([*args, str(tmp / "manifest.mpd")], stage="encode ladder", duration=duration)
+    work = out / ".work"
+    with ExitStack() as stack:
+        tmp = stack.enter_context(atomic_dir(cmaf_dir))
+        outputs = [_ladder_output(lad, pic, tmp / "manifest.mpd", report, rep, audio_filter)]
+        masters_tmp: Path | None = None
+        links: list[tuple[Path, Path]] = []  # (same encode as, dest): platforms with identical settings
+        master_files: list[tuple[PlatformSpec, Path]] = []
+        if specs:
+            masters_tmp = stack.enter_context(atomic_dir(out / "masters"))
+            made: dict[tuple[str, ...], Path] = {}
+            for spec in specs:
+                dest = masters_tmp / f"{_master_name(spec)}.mp4"
+                o = _master_output(spec, pic, dest, report, rep, audio_filter)
+                key = (*o.video, *o.args, *(o.audio or ()))
+                if key in made:
+                    links.append((made[key], dest))
+                else:
+                    made[key] = dest
+                    outputs.append(o)
+                master_files.append((spec, dest))
+        lossless_ref: Path | None = None
+        if settings.vmaf and reference is None and "mp4" in packages:
+            work.mkdir(exist_ok=True)
+            lossless_ref = work / "reference.mkv"
+            top = lad.rungs[0]
+            outputs.append(Output(lossless_ref, (f"{_picture_filter(pic, rate, EncodeReport('', ''), Reporter(None, 'encode'))},"
+                                                 f"{_scale(top, source=pic.display_size)}",),
+                                  ("-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", "-fps_mode", "cfr",
+                                   "-t", to_ffmpeg_seconds(pic.duration))))  # fmt: skip
+        outputs += extra
+        frames = run(ff, command(source, outputs, ff), source, "encode")
+        if frames is not None and source.frames is not None and frames != source.frames and not ff.dry_run:
+            raise FFmpegError(f"the render piped {frames} frames, expected {source.frames}")
         if ff.dry_run:
+            stack.pop_all()  # nothing was written: nothing to rename
             return report
-        variants = _rewrite_hls(tmp, lad, rate, bool(audio_map), report)
+        for first, dest in links:
+            os.link(first, dest)
+        variants = _rewrite_hls(tmp, lad, rate, has_audio, report)
         if "dash" not in packages:
             (tmp / "manifest.mpd").unlink()
     # the playlists now live in the final folder
@@ -414,12 +561,11 @@ def _encode_episode(
         report.packages["dash"] = str(cmaf_dir / "manifest.mpd")
 
     # 3. from the same segments: progressive MP4 and MPEG-TS HLS ------------------------------------
-    work = out / ".work"
     work.mkdir(exist_ok=True)
     try:
-        frags = _fragments(cmaf_dir, variants, work, bool(audio_map))
+        frags = _fragments(cmaf_dir, variants, work, has_audio)
         mp4s: list[Path] = []
-        if "mp4" in packages or vmaf:
+        if "mp4" in packages or settings.vmaf:
             with atomic_dir(out / "mp4") as tmp:
                 for rung, (vf, af) in zip(lad.rungs, frags, strict=True):
                     dest = tmp / f"{rung.name}.mp4"
@@ -443,24 +589,29 @@ def _encode_episode(
                 {"name": rung.name, "width": rung.width, "height": rung.height, "codecs": var.codecs,
                  "bandwidth": peak, "average_bandwidth": avg, "keyframes": [str(t) for t in k]}
             )  # fmt: skip
-        if vmaf and mp4s:
-            ref_filter = f"{_picture_filter(v, rate, EncodeReport('', ''), Reporter(None, 'encode'))},{_scale(lad.rungs[0], source=v.display_size)}"
-            report.vmaf = _vmaf(ff, src, ref_filter, mp4s, lad)
+        if settings.vmaf and mp4s:
+            if reference is not None:
+                ref_file = reference[0]
+                quiet = _picture_filter(pic, rate, EncodeReport("", ""), Reporter(None, "encode"))
+                ref_filter = f"{quiet},{_scale(lad.rungs[0], source=pic.display_size)}"
+            else:
+                assert lossless_ref is not None
+                ref_file, ref_filter = lossless_ref, "null"
+            report.vmaf = _vmaf(ff, ref_file, ref_filter, mp4s, lad)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    # 4. platform masters -------------------------------------------------------------------------------
-    if specs:
-        made: dict[tuple[str, ...], Path] = {}  # platforms with identical encode settings share one encode
-        with atomic_dir(out / "masters") as tmp:
-            for spec in specs:
-                report.masters.append(
-                    _master(ff, src, tmp, spec, v, rate, audio_filter, audio_in, audio_map, duration, report, rep, made)
-                )
+    # 4. the platform masters' checks -------------------------------------------------------------------
+    for spec, dest in master_files:
+        final = out / "masters" / dest.name
+        breaches = check_master(final, spec)
+        for b in breaches:
+            rep.warning(f"{spec.name} master: {b}")
+        report.masters.append({"platform": spec.name, "file": f"masters/{final.name}", "breaches": breaches})
     with atomic_path(out / "report.json") as tmp_report:
         tmp_report.write_text(json.dumps(report.to_dict(), indent=2, default=str))
     breaches = [f"{m['platform']}: {b}" for m in report.masters for b in m["breaches"]]
-    rep.end(f"{n} rungs, {', '.join(report.packages)}")
+    rep.end(f"{len(lad.rungs)} rungs, {', '.join(report.packages)}")
     if breaches:
         raise CheckFailedError("platform limits breached: " + "; ".join(breaches), path=out / "report.json")
     return report
@@ -544,63 +695,6 @@ def _vmaf(ff: FFmpeg, src: Path, ref_filter: str, mp4s: list[Path], lad: LadderP
         scores[rung.name] = {k: round(float(pooled[k]), 2) for k in ("mean", "min", "harmonic_mean") if k in pooled}
         log.unlink()
     return scores
-
-
-def _master(
-    ff: FFmpeg,
-    src: Path,
-    folder: Path,
-    spec: PlatformSpec,
-    v: VideoStreamInfo,
-    rate: Fraction,
-    audio_filter: str | None,
-    audio_in: list[str],
-    audio_map: str,
-    duration: Fraction,
-    report: EncodeReport,
-    rep: Reporter,
-    made: dict[tuple[str, ...], Path],
-) -> dict[str, Any]:
-    name = re.sub(r"[^a-z0-9]+", "-", spec.name.lower()).strip("-")
-    dest = folder / f"{name}.mp4"
-    out_rate = rate if spec.fps_min <= rate <= spec.fps_max else Fraction(30)
-    vf = f"{_picture_filter(v, out_rate, report, rep)},{_scale(spec, 'lanczos', v.display_size)}"
-    if out_rate != rate and not v.is_vfr:  # outside the platform's fps range
-        vf += f",fps={out_rate.numerator}/{out_rate.denominator}"
-    enc = _ENCODERS[spec.codec]
-    args = [*ff.thread_args(), "-i", str(src), *audio_in, *ff.thread_args(), "-map", "0:v:0", "-vf", vf]
-    args += ["-c:v", enc, "-crf", str(spec.crf)]
-    args += ["-maxrate", f"{spec.video_bitrate_k}k", "-bufsize", f"{2 * spec.video_bitrate_k}k"]
-    gop = max(1, round(out_rate * Fraction(spec.gop_seconds)))
-    args += ["-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-preset", spec.speed]
-    if spec.codec == "h264":
-        args += ["-profile:v", "high", "-bf", "2", "-x264-params", "open-gop=0"]
-    else:
-        args += ["-tag:v", "hvc1", "-x265-params", "open-gop=0:log-level=error"]
-    if audio_map:
-        args += ["-map", audio_map, "-c:a", "aac", "-b:a", f"{spec.audio_bitrate_k}k", "-ar", "48000", "-ac", "2"]
-        if audio_filter:
-            args += ["-af", audio_filter]
-    args += [
-        "-fps_mode",
-        "cfr",
-        "-t",
-        to_ffmpeg_seconds(duration),
-        "-movflags",
-        "+faststart",
-        "-use_editlist",
-        "0",
-    ]
-    key = tuple(args)
-    if key in made:
-        os.link(made[key], dest)  # same encode as an earlier platform's master
-    else:
-        ff.run([*args, str(dest)], stage=f"master {name}", duration=duration)
-        made[key] = dest
-    breaches = check_master(dest, spec)
-    for b in breaches:
-        rep.warning(f"{spec.name} master: {b}")
-    return {"platform": spec.name, "file": f"masters/{dest.name}", "breaches": breaches}
 
 
 def describe(info: MediaInfo) -> str:

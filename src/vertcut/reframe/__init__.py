@@ -31,7 +31,8 @@ from .plan import CameraPath, Mode, crop_size, plan_camera
 from .render import OUTPUT_COLOR, Planes, encode_planes, fit_over_blur, iter_yuv, resize_plane
 
 if TYPE_CHECKING:
-    from ..subtitles.burn import BurnOptions, BurnResult
+    from ..subtitles.burn import BurnResult
+    from ..subtitles.layer import BurnOptions
 
 __all__ = ["CameraPath", "ReframeResult", "output_size", "parse_aspect", "reframe"]
 
@@ -147,7 +148,7 @@ def reframe(
         stack.enter_context(cv_threads(ff.threads))  # the resizes run in this process
         layer = None
         if burn is not None:
-            from ..subtitles.burn import Picture, subtitle_layer
+            from ..subtitles.layer import Picture, subtitle_layer
 
             picture = Picture((ow, oh), "yuv420p", OUTPUT_COLOR, 1 / rate, rate, Fraction(total) / rate)
             layer = stack.enter_context(

@@ -29,7 +29,7 @@ from ..progress import Reporter
 from ..timebase import to_ffmpeg_seconds
 
 if TYPE_CHECKING:
-    from ..subtitles.burn import SubtitleLayer
+    from ..subtitles.layer import SubtitleLayer
 
 __all__ = ["DEFAULT_ENCODER", "OUTPUT_COLOR", "Planes", "encode_planes", "iter_yuv"]
 

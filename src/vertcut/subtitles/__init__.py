@@ -13,19 +13,8 @@ __all__ = [
     "write_srt",
 ]
 
-from .burn import (
-    BurnOptions,
-    BurnResult,
-    Finding,
-    Picture,
-    SubtitleLayer,
-    ass_events,
-    burn,
-    lint,
-    repair_timing,
-    subtitle_layer,
-    write_ass,
-)
+from .burn import BurnResult, Finding, ass_events, burn, lint, repair_timing, write_ass
+from .layer import BurnOptions, Picture, SubtitleLayer, SubtitlePlan, draw_layer, plan_subtitles, subtitle_layer
 from .style import SafeArea, ScriptLimits, SubtitleStyle
 
 __all__ += [
@@ -36,10 +25,13 @@ __all__ += [
     "SafeArea",
     "ScriptLimits",
     "SubtitleLayer",
+    "SubtitlePlan",
     "SubtitleStyle",
     "ass_events",
     "burn",
+    "draw_layer",
     "lint",
+    "plan_subtitles",
     "repair_timing",
     "subtitle_layer",
     "write_ass",

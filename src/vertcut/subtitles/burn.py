@@ -15,40 +15,33 @@ from __future__ import annotations
 
 import math
 import re
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from ..errors import InvalidMediaError, SubtitleError
-from ..ffmpeg import FFmpeg, escape_filter_path, require_filter
+from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_path
-from ..media.probe import ColorInfo, VideoStreamInfo, probe
+from ..media.probe import probe
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
 from ..timebase import parse_time
 from .fonts import FontInfo, advance, font_for, missing_glyphs
 from .layout import NO_END, NO_START, break_lines, display_len, word_boundaries
-from .sprites import Event, SpriteTrack, render_sprites, sprite_pixel_formats
+from .sprites import Event
 from .style import SafeArea, SubtitleStyle
-from .track import Cue, SubtitleTrack, load_subtitles, srt_time
+from .track import Cue, SubtitleTrack, srt_time
 
 __all__ = [
-    "BurnOptions",
     "BurnResult",
     "Finding",
-    "Picture",
-    "SubtitleLayer",
     "ass_events",
     "ass_fontsize",
     "burn",
     "lint",
     "repair_timing",
     "split_long_cues",
-    "subtitle_layer",
     "write_ass",
 ]
 
@@ -529,153 +522,6 @@ def _text_box(
     return x0, y0, x1 - x0, y1 - y0
 
 
-@dataclass(frozen=True)
-class Picture:
-    """What burning subtitles needs to know of the picture they go on."""
-
-    size: tuple[int, int]  # as shown (square pixels)
-    pix_fmt: str
-    color: ColorInfo
-    time_base: Fraction  # of the frames reaching the filter graph
-    frame_rate: Fraction
-    duration: Fraction | None
-    rotation: int = 0
-    sar: Fraction = Fraction(1)
-
-    @classmethod
-    def of(cls, v: VideoStreamInfo) -> Picture:
-        return cls(v.display_size, v.pix_fmt or "unknown", v.color, v.time_base, v.frame_rate, v.duration,
-                   v.rotation, v.sar)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class BurnOptions:
-    """Which subtitles to burn and how (see :func:`burn`)."""
-
-    subs: str | Path | SubtitleTrack
-    preset: str | SubtitleStyle = "elder-large"
-    lang: str | None = None
-    safe_area: str | None = None
-    method: Literal["auto", "sprites", "ass"] = "auto"
-
-
-@dataclass(frozen=True)
-class SubtitleLayer:
-    """Subtitles ready to composite in an ffmpeg filter graph (valid inside :func:`subtitle_layer`)."""
-
-    inputs: list[str]  # ffmpeg input arguments to add after the picture's inputs (the sprite track, if any)
-    text: str  # the ASS document
-    findings: list[Finding]
-    fontsize: float
-    font: FontInfo
-    cues: int  # in the subtitle file
-    method: str  # "sprites" or "ass"
-    picture: Picture
-    sprites: SpriteTrack | None = None
-    ass: Path | None = None
-    fonts_dir: Path | None = None
-
-    def result(self, out: Path) -> BurnResult:
-        """What was burned into ``out``."""
-        return BurnResult(out, self.text, self.findings, self.fontsize, self.method)
-
-    def filter(self, main: str, out: str, first_input: int) -> str:
-        """The filter-graph chain from ``[main]`` to ``[out]``; ``first_input``: the ffmpeg input number of
-        ``inputs``' first file."""
-        if self.sprites is not None:
-            return self.sprites.filtergraph(main, f"{first_input}:v:0", out, self.picture.pix_fmt, self.picture.color)
-        if self.ass is not None and self.fonts_dir is not None:
-            draw = f"ass=filename={escape_filter_path(self.ass)}:fontsdir={escape_filter_path(self.fonts_dir)}"
-            return f"[{main}]{draw}[{out}]"
-        return f"[{main}]null[{out}]"  # nothing to draw
-
-
-@contextmanager
-def subtitle_layer(
-    picture: Picture,
-    options: BurnOptions,
-    *,
-    path: str | Path | None = None,
-    ffmpeg: FFmpeg | None = None,
-    reporter: Reporter | None = None,
-) -> Iterator[SubtitleLayer]:
-    """Lay out, check, repair and (for sprites) draw ``options.subs`` for ``picture``.
-
-    ``path`` names the picture in errors. Timing repairs are reported as warnings to ``reporter``.
-
-    Raises:
-        InvalidMediaError: ``method="sprites"`` on a picture the sprite blend does not cover.
-        SubtitleError: unreadable subtitles, or text the font cannot show (names the characters).
-        FFmpegError: libass could not draw the subtitles.
-    """
-    ff = ffmpeg or FFmpeg()
-    require_filter("ass", "subtitle burn-in")
-    style = _style(options.preset)
-    w, h = picture.size
-    fmt = picture.pix_fmt
-    plain = picture.rotation == 0 and picture.sar == 1 and w % 2 == 0 and h % 2 == 0
-    sprites_fit = fmt in sprite_pixel_formats and plain
-    method = options.method
-    if method == "auto":
-        method = "sprites" if sprites_fit else "ass"
-    elif method == "sprites" and not sprites_fit:
-        raise InvalidMediaError(
-            "sprite burn-in needs an 8-bit 4:2:0/4:2:2/4:4:4 picture with square pixels, "
-            f"no rotation and an even size (this one: {fmt}, {w}x{h}, SAR {picture.sar}, "
-            f"rotation {picture.rotation}); use method 'ass'",
-            path=path,
-        )
-    subs = options.subs
-    track = subs if isinstance(subs, SubtitleTrack) else load_subtitles(subs)
-    lang = options.lang
-    if lang is None:
-        from ..jobs.job import subtitle_language
-
-        lang = track.language or (subtitle_language(Path(track.path)) if track.path else None) or "zh"
-    font = font_for(lang, style.font_family(lang))
-    found = [(i, c, missing_glyphs(c.text, font)) for i, c in enumerate(track.cues, 1)]
-    tofu = [t for t in found if t[2]]
-    if tofu:  # refuse to render boxes; name every character of every cue at once
-        _, c, _ = tofu[0]
-        detail = "; ".join(
-            f"cue {n} at {srt_time(q.start)}: " + ", ".join(f"'{ch}' (U+{ord(ch):04X})" for ch in chars)
-            for n, q, chars in tofu[:5]
-        )
-        more = f" (and {len(tofu) - 5} more cues)" if len(tofu) > 5 else ""
-        raise SubtitleError(f"{font.family} has no glyph for {detail}{more}", path=track.path, line=c.line or None)
-    safe = load_preset("safearea", options.safe_area) if options.safe_area else None
-    shown, split_findings = split_long_cues(track, style, lang, picture.frame_rate, (w, h), safe)
-    repaired, findings = repair_timing(shown, style, lang, picture.frame_rate)
-    # report repairs against the source's cue numbers (a split cue's parts share its number)
-    origin, src_i = [], 0
-    for part in shown.cues:
-        while src_i + 1 < len(track.cues) and part.start >= track.cues[src_i + 1].start:
-            src_i += 1
-        origin.append(src_i + 1)
-    findings = split_findings + [replace(f, cue=origin[f.cue - 1]) for f in findings]
-    if reporter is not None:
-        for f in findings:
-            reporter.warning(f"cue {f.cue} at {srt_time(f.start)}: {f.message}")
-    header, events, fontsize, font = ass_events(repaired, style, lang, (w, h), safe)
-    text = ass_document(header, events)
-    with tempfile.TemporaryDirectory(prefix="vertcut-subs-") as tmp:
-        fonts = Path(tmp) / "fonts"
-        fonts.mkdir()
-        (fonts / font.path.name).symlink_to(font.path)
-        if method == "sprites":
-            # each on-screen state drawn once by libass, composited by overlay (see vertcut.subtitles.sprites)
-            region = _text_box(events, style, lang, (w, h), safe, fontsize, font)
-            sprites = render_sprites(header, events, (w, h), picture.time_base, fonts, Path(tmp) / "sprites.nut",
-                                     region=region, pix_fmt=fmt, color=picture.color, until=picture.duration,
-                                     ffmpeg=ff)  # fmt: skip
-            inputs = [] if sprites is None else ["-i", str(sprites.path)]
-            yield SubtitleLayer(inputs, text, findings, fontsize, font, len(track.cues), method, picture, sprites)
-        else:  # the ass filter on every frame (pictures the sprite blend does not cover)
-            ass = Path(tmp) / "subs.ass"
-            ass.write_text(text, encoding="utf-8")
-            yield SubtitleLayer([], text, findings, fontsize, font, len(track.cues), method, picture, None, ass, fonts)
-
-
 def burn(
     src_video: str | Path,
     subs: str | Path | SubtitleTrack,
@@ -705,6 +551,8 @@ def burn(
     ff = ffmpeg or FFmpeg(sink=sink)
     rep = Reporter(sink, "subtitles")
     v = probe(src_video).require_video()
+    from .layer import BurnOptions, Picture, subtitle_layer
+
     options = BurnOptions(subs, preset, lang, safe_area, method)
     enc = encoder_args or ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
     with subtitle_layer(Picture.of(v), options, path=src_video, ffmpeg=ff, reporter=rep) as layer:
