@@ -106,10 +106,9 @@ def measure_loudness(
     pass prints, about ten times faster. Keys follow ``loudnorm``'s JSON.
     """
     meter = ff.replace(loglevel="info")
+    af = f"{head}ebur128=peak=true:framelog=quiet"
     res = meter.run(
-        [*input_args, "-i", str(src), "-map", f"0:a:{stream}", "-af", f"{head}ebur128=peak=true:framelog=quiet",
-         "-f", "null", "-"],  # fmt: skip
-        stage="loudness",
+        [*input_args, "-i", str(src), "-map", f"0:a:{stream}", "-af", af, "-f", "null", "-"], stage="loudness"
     )
     if res.dry_run:
         return {"input_i": -23.0, "input_tp": -2.0, "input_lra": 7.0, "input_thresh": -33.0, "target_offset": 0.0}

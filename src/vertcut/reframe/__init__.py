@@ -12,29 +12,24 @@ corrected in the same resize.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
-import numpy as np
-
 from ..errors import InvalidMediaError
 from ..ffmpeg import FFmpeg
-from ..media.probe import probe
-from ..media.threads import cv_threads
+from ..media.probe import FrameTable, MediaInfo, frame_table, probe
 from ..progress import ProgressSink, Reporter
+from ..render.picture import PictureSpec
 from .plan import CameraPath, Mode, crop_size, plan_camera
-from .render import OUTPUT_COLOR, Planes, encode_planes, fit_over_blur, iter_yuv, resize_plane
+from .render import DEFAULT_ENCODER, OUTPUT_COLOR
 
 if TYPE_CHECKING:
     from ..subtitles.burn import BurnResult
     from ..subtitles.layer import BurnOptions
 
-__all__ = ["CameraPath", "ReframeResult", "output_size", "parse_aspect", "reframe"]
+__all__ = ["CameraPath", "ReframeResult", "output_size", "parse_aspect", "plan_picture", "reframe"]
 
 MIN_SIDE = 32
 
@@ -69,12 +64,52 @@ class ReframeResult:
     subtitles: BurnResult | None = None  # subtitles burned in the same encode, if asked
 
 
-def _rotate(planes: Planes, rotation: int) -> Planes:
-    if rotation == 0:
-        return planes
-    code = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}[rotation]
-    y, u, v = (np.ascontiguousarray(cv2.rotate(p, code), dtype=np.uint8) for p in planes)
-    return y, u, v
+def plan_picture(
+    src: Path,
+    info: MediaInfo,
+    *,
+    aspect: str | Fraction = "9:16",
+    mode: Mode = "auto",
+    size: tuple[int, int] | None = None,
+    path_in: Path | None = None,
+    analysis: Any = None,
+    ffmpeg: FFmpeg | None = None,
+    sink: ProgressSink | None = None,
+) -> tuple[PictureSpec, CameraPath | None]:
+    """How every frame of ``src`` becomes the reframed picture: a crop along a planned (or given) camera
+    path, or a fit (portrait sources, ``mode="pad"``, sources narrower than the target).
+
+    Raises:
+        InputError: a picture too small to reframe, a rotated landscape source, or a crop path that does
+            not fit the source (another master's path, another frame count).
+    """
+    target = parse_aspect(aspect) if isinstance(aspect, str) else aspect
+    v = info.require_video()
+    if min(v.width, v.height) < MIN_SIDE:
+        raise InvalidMediaError(
+            f"picture is {v.width}x{v.height}, too small to reframe (minimum {MIN_SIDE} px)", path=src
+        )
+    ow, oh = size or output_size(target)
+    disp_w, disp_h = v.display_size
+    portrait_source = disp_h > disp_w
+    crop = not portrait_source and Fraction(disp_w, disp_h) > target and mode != "pad"
+    if not crop:
+        return PictureSpec("fit", (ow, oh), (ow, oh), rotation=v.rotation, target=target), None
+    if v.rotation:
+        raise InvalidMediaError("rotated landscape sources are not supported for cropping yet", path=src)
+    cw, ch = crop_size(v.width, v.height, target, v.sar)
+    if path_in is not None:
+        camera = CameraPath.read(path_in, v.frame_count, v.width, v.height)
+    else:
+        if analysis is None:
+            from ..analysis import analyse
+
+            analysis = analyse(src, sink=sink, threads=ffmpeg.threads if ffmpeg else None)
+        camera = plan_camera(analysis, cw, ch, mode=mode)
+    pad = frozenset(i for s in camera.shots if s.mode == "pad" for i in range(s.start, s.stop))
+    piped = (ow, oh) if pad else (cw, ch)  # crops only: pipe them at crop size and let ffmpeg scale
+    y0 = (v.height - ch) // 2 // 2 * 2
+    return PictureSpec("crop", (ow, oh), piped, 0, camera.x, (cw, ch), y0, pad, target=target), camera
 
 
 def reframe(
@@ -93,7 +128,7 @@ def reframe(
     encoder_args: list[str] | None = None,
     burn: BurnOptions | None = None,
 ) -> ReframeResult:
-    """Reframe ``src`` into ``out`` (written atomically).
+    """Reframe ``src`` into ``out`` (written atomically), through the same render as ``vertcut run``.
 
     ``burn``: subtitles to burn onto the reframed picture in the same encode (placed in the output
     frame; the cue times are the source's), which saves the separate encode of ``subtitles.burn``.
@@ -104,71 +139,45 @@ def reframe(
             subtitles or text the font cannot show.
         FFmpegError: the encoder failed.
     """
+    from ..render.episode import EpisodeRender, Mezzanine, render_episode
+    from ..render.source import FrameRangeSource
+
     src, out = Path(src), Path(out)
     ff = ffmpeg or FFmpeg(sink=sink)
     rep = Reporter(sink, "reframe")
-    target = parse_aspect(aspect) if isinstance(aspect, str) else aspect
     info = probe(src)
     v = info.require_video()
-    if min(v.width, v.height) < MIN_SIDE:
-        raise InvalidMediaError(
-            f"picture is {v.width}x{v.height}, too small to reframe (minimum {MIN_SIDE} px)", path=src
-        )
-    ow, oh = size or output_size(target)
-    disp_w, disp_h = v.display_size
-    source_aspect = Fraction(disp_w, disp_h)
-    portrait_source = disp_h > disp_w
-    crop = not portrait_source and source_aspect > target and mode != "pad"
-    rate = v.frame_rate
-    total = v.frame_count
-    camera: CameraPath | None = None
-    piped: tuple[int, int] | None = None
-    if crop:
-        if v.rotation:
-            raise InvalidMediaError("rotated landscape sources are not supported for cropping yet", path=src)
-        cw, ch = crop_size(v.width, v.height, target, v.sar)
-        if path_in is not None:
-            camera = CameraPath.read(path_in, total, v.width, v.height)
-        else:
-            if analysis is None:
-                from ..analysis import analyse
+    picture, camera = plan_picture(src, info, aspect=aspect, mode=mode, size=size, path_in=path_in,
+                                   analysis=analysis, ffmpeg=ff, sink=sink)  # fmt: skip
+    if path_out is not None and camera is not None:
+        camera.write(Path(path_out))
+    table = frame_table(src)
+    end = _end_pts(table)
+    rng = FrameRangeSource(src, 0, tuple(int(p) for p in table.pts), end, table.time_base, v.frame_rate)
+    duration = rng.duration
+    subs = None
+    if burn is not None:
+        from ..subtitles.layer import Picture, plan_subtitles
 
-                analysis = analyse(src, sink=sink, threads=ff.threads)
-            camera = plan_camera(analysis, cw, ch, mode=mode)
-        if path_out is not None:
-            camera.write(Path(path_out))
-        if any(s.mode == "pad" for s in camera.shots):
-            frames = _cropped(src, v.width, v.height, camera, ow, oh, ff.threads)
-        else:  # crops only: pipe them at crop size and let ffmpeg scale
-            frames = _cropped(src, v.width, v.height, camera, cw, ch, ff.threads)
-            piped = (cw, ch)
-    else:
-        frames = _fitted(src, v.width, v.height, v.rotation, ow, oh, target, portrait_source, ff.threads)
-    with ExitStack() as stack:
-        stack.enter_context(cv_threads(ff.threads))  # the resizes run in this process
-        layer = None
-        if burn is not None:
-            from ..subtitles.layer import Picture, subtitle_layer
+        pic = Picture(picture.output, "yuv420p", OUTPUT_COLOR, table.time_base, v.frame_rate, duration)
+        subs = plan_subtitles(pic, burn, path=src, reporter=Reporter(sink, "subtitles"))
+    audio = None
+    if info.audio:
+        from ..render.episode import AudioRange
 
-            picture = Picture((ow, oh), "yuv420p", OUTPUT_COLOR, 1 / rate, rate, Fraction(total) / rate)
-            layer = stack.enter_context(
-                subtitle_layer(picture, burn, path=src, ffmpeg=ff, reporter=Reporter(sink, "subtitles"))
-            )
-        rep.start(total, "frames")
-        written = encode_planes(
-            frames,
-            out,
-            size=(ow, oh),
-            piped_size=piped,
-            rate=rate,
-            info=info,
-            ffmpeg=ff,
-            reporter=rep,
-            total=total,
-            encoder_args=encoder_args,
-            layer=layer,
-        )
-        burned = layer.result(out) if layer is not None else None
+        audio = AudioRange(table.seconds(0) - info.start_time, duration, info.audio[0].sample_rate)
+    video = tuple(encoder_args or DEFAULT_ENCODER)
+    mezz = Mezzanine(video=video, audio=("-c:a", "aac", "-b:a", "192k", "-ar", "48000"))
+    ep = EpisodeRender(0, out.stem, rng, picture, OUTPUT_COLOR, v.is_vfr, audio, subs, (Fraction(0), duration),
+                       None, out.parent, mezz, out, ff.threads)  # fmt: skip
+    rep.start(len(rng.pts), "frames")
+    result = render_episode(ep, ffmpeg=ff, sink=sink)
+    written = int(result.get("frames") or 0)
+    burned = None
+    if subs is not None:
+        from ..subtitles.burn import BurnResult
+
+        burned = BurnResult(out, subs.text, list(subs.findings), subs.fontsize, subs.method)
     if preview is not None and camera is not None:
         from .preview import write_preview
 
@@ -177,42 +186,15 @@ def reframe(
 
             analysis = analyse(src, sink=sink, threads=ff.threads)
         write_preview(src, Path(preview), camera, analysis, ff, rep)
-    rep.end(f"{written} frames, {ow}x{oh}, {'crop' if crop else 'fit'}")
-    return ReframeResult(out, (ow, oh), written, camera, "crop" if crop else "fit", burned)
+    kind = "crop" if picture.kind == "crop" else "fit"
+    ow, oh = picture.output
+    rep.end(f"{written} frames, {ow}x{oh}, {kind}")
+    return ReframeResult(out, (ow, oh), written, camera, kind, burned)
 
 
-def _cropped(src: Path, w: int, h: int, camera: CameraPath, ow: int, oh: int, threads: int | None) -> Iterator[Planes]:
-    cw, ch = camera.crop_width, camera.crop_height
-    y0 = (h - ch) // 2 // 2 * 2
-    pad_frames = {i for s in camera.shots if s.mode == "pad" for i in range(s.start, s.stop)}
-    for i, planes in enumerate(iter_yuv(src, w, h, threads)):
-        if i in pad_frames:
-            yield fit_over_blur(planes, ow, oh)
-            continue
-        x = camera.x[min(i, len(camera.x) - 1)] // 2 * 2
-        y, u, v = planes
-        yield (
-            resize_plane(y[y0 : y0 + ch, x : x + cw], ow, oh),
-            resize_plane(u[y0 // 2 : (y0 + ch) // 2, x // 2 : (x + cw) // 2], ow // 2, oh // 2),
-            resize_plane(v[y0 // 2 : (y0 + ch) // 2, x // 2 : (x + cw) // 2], ow // 2, oh // 2),
-        )
-
-
-def _fitted(
-    src: Path,
-    w: int,
-    h: int,
-    rotation: int,
-    ow: int,
-    oh: int,
-    target: Fraction,
-    portrait_source: bool,
-    threads: int | None,
-) -> Iterator[Planes]:
-    for planes in iter_yuv(src, w, h, threads):
-        p = _rotate(planes, rotation)
-        ph, pw = p[0].shape
-        if abs(Fraction(pw, ph) - target) < Fraction(1, 100):
-            yield resize_plane(p[0], ow, oh), resize_plane(p[1], ow // 2, oh // 2), resize_plane(p[2], ow // 2, oh // 2)
-        else:
-            yield fit_over_blur(p, ow, oh)
+def _end_pts(table: FrameTable) -> int:
+    """Where the last frame ends, in the table's time base: its start plus the interval before it."""
+    n = len(table)
+    if n > 1:
+        return int(table.pts[-1]) + int(table.pts[-1] - table.pts[-2])
+    return int(table.pts[-1]) + 1

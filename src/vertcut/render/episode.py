@@ -1,0 +1,177 @@
+"""One episode, rendered once from the master into every delivered file.
+
+An :class:`EpisodeRender` is one episode of a series plan as plain data (an executor task can run
+it on another machine): the master's frame range and timestamps, the picture (its slice of the
+camera path), the subtitle layer, the audio range and its measured loudness, and the outputs.
+
+:func:`piped_source` is the one place a frame range of the master becomes a finished picture:
+decoded in this process, cropped or fitted per frame (:mod:`vertcut.render.picture`), piped to
+ffmpeg with its timestamps, scaled there to the output size, the subtitle sprites composited on
+it; the sound cut from the master at the same instant. :func:`render_episode` feeds it to
+:func:`vertcut.encode.encode_source`: one ffmpeg process, one lossy generation, every rung of the
+ladder, every platform master and the mezzanine.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..ffmpeg import FFmpeg
+from ..fsutil import atomic_path
+from ..media.probe import ColorInfo
+from ..media.threads import cv_threads
+from ..progress import ProgressSink, Reporter
+from ..timebase import to_ffmpeg_seconds
+from .graph import Output, Source
+from .picture import PictureSpec
+from .source import FrameRangeSource, NutWriter, audio_cut, decode_range
+
+if TYPE_CHECKING:
+    from ..encode import EncodeReport, EncodeSettings
+    from ..subtitles.layer import SubtitleLayer, SubtitlePlan
+
+__all__ = ["AudioRange", "EpisodeRender", "Mezzanine", "piped_source", "render_episode", "render_task"]
+
+
+@dataclass(frozen=True)
+class AudioRange:
+    """The episode's sound in the master: from ``start`` (seconds from the container's start) for
+    ``duration``, and its measured loudness (pass 1 of the normalisation; None: not measured)."""
+
+    start: Fraction
+    duration: Fraction
+    sample_rate: int
+    loudness: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class Mezzanine:
+    """The high-quality episode file for archive and re-delivery: the finished picture at full size,
+    timing as the master's (VFR stays VFR), the master's own sound cut at the same sample
+    (not loudness-normalised: a re-delivery has its own target)."""
+
+    video: tuple[str, ...] = ("-c:v", "libx264", "-preset", "medium", "-crf", "16", "-pix_fmt", "yuv420p")
+    audio: tuple[str, ...] = ("-c:a", "aac", "-b:a", "256k")
+
+    def output(self, dest: Path, duration: Fraction) -> Output:
+        args = (*self.video, "-fps_mode", "passthrough", "-t", to_ffmpeg_seconds(duration),
+                "-movflags", "+faststart+negative_cts_offsets")  # fmt: skip
+        return Output(dest, ("",), args, self.audio)
+
+
+@dataclass(frozen=True)
+class EpisodeRender:
+    """One episode's render, as plain data."""
+
+    number: int
+    name: str  # ep001
+    source: FrameRangeSource
+    picture: PictureSpec  # its slice of the camera path
+    color: ColorInfo  # of the finished picture
+    is_vfr: bool
+    audio: AudioRange | None
+    subtitles: SubtitlePlan | None  # the whole master's layer; the episode's window is drawn
+    window: tuple[Fraction, Fraction]  # the episode in seconds from the master's first frame
+    settings: EncodeSettings | None  # the ladder, packages and masters; None: the mezzanine only
+    dest: Path  # the ladder's folder (encoded/ep001)
+    mezzanine: Mezzanine | None = None
+    mezzanine_dest: Path | None = None
+    threads: int | None = None  # the task's thread cap (decode, OpenCV; ffmpeg's comes with its runner)
+
+    @property
+    def duration(self) -> Fraction:
+        return self.window[1] - self.window[0]
+
+
+def _setparams(c: ColorInfo) -> str:
+    parts = [f"{k}={v}" for k, v in (("color_primaries", c.primaries), ("color_trc", c.transfer),
+                                     ("colorspace", c.matrix), ("range", c.range)) if v]  # fmt: skip
+    return f"setparams={':'.join(parts)}" if parts else "null"
+
+
+def piped_source(
+    ep: EpisodeRender, layer: SubtitleLayer | None, ff: FFmpeg, reporter: Reporter | None = None
+) -> Source:
+    """The finished picture and sound of ``ep`` as a render source (frames piped from this process)."""
+    rng, pic = ep.source, ep.picture
+    inputs = ["-f", "nut", *ff.thread_args(), "-i", "pipe:0"]
+    audio: str | None = None
+    head = ""
+    if ep.audio is not None:
+        cut = audio_cut(ep.audio.start, ep.audio.duration, ep.audio.sample_rate)
+        inputs += [*cut.input_args, *ff.thread_args(), "-i", str(rng.master)]
+        audio, head = "1:a:0", cut.trim
+    ow, oh = pic.output
+    scale = f"scale={ow}:{oh}," if pic.piped != pic.output else ""
+    chain = f"[0:v]{scale}{_setparams(ep.color)}"
+    if layer is None:
+        graph = f"{chain}[src]"
+    else:  # the scaled frames are new, so overlay blends into them without copying them first
+        graph = f"{chain}[pic];" + layer.filter("pic", "src", first_input=inputs.count("-i"))
+        inputs += layer.inputs
+    rep = reporter or Reporter(None, "render")
+
+    def feed(proc: Any) -> int:
+        writer = NutWriter(proc, pic.piped, pic.pix_fmt, rng.time_base, rng.rate)
+        n = 0
+        with cv_threads(ep.threads):
+            for k, (index, frame) in enumerate(decode_range(rng.master, rng.pts, rng.first, ep.threads)):
+                pts, dur = rng.relative(k)
+                writer.write(pic.apply(index, frame), pts, dur)
+                n += 1
+                if n % 50 == 0:
+                    rep.advance(n, rng.count, "frames")
+        writer.close()
+        return n
+
+    return Source(inputs, graph, ep.duration, audio, head, feed, rng.count)
+
+
+def render_episode(ep: EpisodeRender, *, ffmpeg: FFmpeg | None = None, sink: ProgressSink | None = None) -> Any:
+    """Render ``ep`` once into its ladder, masters and mezzanine (or the mezzanine alone, when it has no
+    encode settings). Returns the encode report (a dict for a mezzanine-only render).
+
+    Raises:
+        InputError: the master no longer decodes; FFmpegError / OutOfSpaceError: the render failed
+        (nothing partial is left); CheckFailedError: a platform master breaks its platform's limits.
+    """
+    from ..encode import PictureInfo, encode_source
+    from ..subtitles.layer import draw_layer
+
+    ff = ffmpeg or FFmpeg(sink=sink)
+    rep = Reporter(sink, f"render {ep.name}")
+    pic = PictureInfo(ep.picture.output, ep.color, ep.is_vfr, ep.source.rate, ep.duration)
+    with ExitStack() as stack:
+        layer = None
+        if ep.subtitles is not None:
+            layer = stack.enter_context(
+                draw_layer(ep.subtitles, window=ep.window, time_base=ep.source.time_base, ffmpeg=ff)
+            )
+        source = piped_source(ep, layer, ff, rep)
+        extra: list[Output] = []
+        mezz_tmp: Path | None = None
+        if ep.mezzanine is not None and ep.mezzanine_dest is not None:
+            ep.mezzanine_dest.parent.mkdir(parents=True, exist_ok=True)
+            mezz_tmp = ep.mezzanine_dest if ff.dry_run else stack.enter_context(atomic_path(ep.mezzanine_dest))
+            extra.append(ep.mezzanine.output(mezz_tmp, ep.duration))
+        if ep.settings is None:
+            from .graph import command, run
+
+            frames = run(ff, command(source, extra, ff), source, f"render {ep.name}")
+            return {"frames": frames}
+        report: EncodeReport = encode_source(source, pic, ep.dest, ep.settings, loudness=ep.audio.loudness
+                                             if ep.audio else None, name=ep.name, ffmpeg=ff, sink=sink,
+                                             extra=extra)  # fmt: skip
+    rep.end(f"{ep.source.count} frames")
+    return report
+
+
+def render_task(task: tuple[EpisodeRender, FFmpeg], sink: ProgressSink) -> str:
+    """Render one episode (an executor task); returns its report's path."""
+    ep, ff = task
+    render_episode(ep, ffmpeg=ff.with_sink(sink), sink=sink)
+    return str(ep.dest / "report.json")
