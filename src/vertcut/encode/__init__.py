@@ -99,7 +99,7 @@ def measure_loudness(
     """EBU R128 measurement (pass 1 of the two-pass normalisation) of one audio stream.
 
     ``input_args`` and ``head`` (a filter chain ending with a comma): the part of the stream to
-    measure, e.g. one episode's range of a master (:func:`vertcut.render.source.audio_cut`).
+    measure, e.g. one episode's range of a master (:func:`vertcut.render.source.measure_args`).
 
     Uses ffmpeg's ``ebur128`` meter (integrated loudness, its gating threshold,
     loudness range and true peak): the same numbers ``loudnorm``'s own first

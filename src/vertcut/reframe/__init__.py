@@ -163,12 +163,13 @@ def reframe(
         subs = plan_subtitles(pic, burn, path=src, reporter=Reporter(sink, "subtitles"))
     audio = None
     if info.audio:
-        from ..render.episode import AudioRange
+        from ..render.source import AudioWindow
 
-        audio = AudioRange(table.seconds(0) - info.start_time, duration, info.audio[0].sample_rate)
+        a0 = info.audio[0]
+        audio = AudioWindow(table.seconds(0), table.seconds(0) + duration, a0.sample_rate, a0.layout)
     video = tuple(encoder_args or DEFAULT_ENCODER)
     mezz = Mezzanine(video=video, audio=("-c:a", "aac", "-b:a", "192k", "-ar", "48000"))
-    ep = EpisodeRender(0, out.stem, rng, picture, OUTPUT_COLOR, v.is_vfr, audio, subs, (Fraction(0), duration),
+    ep = EpisodeRender(0, out.stem, rng, picture, OUTPUT_COLOR, v.is_vfr, audio, None, subs, (Fraction(0), duration),
                        None, out.parent, mezz, out, ff.threads)  # fmt: skip
     rep.start(len(rng.pts), "frames")
     result = render_episode(ep, ffmpeg=ff, sink=sink)

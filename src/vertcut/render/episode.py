@@ -28,24 +28,13 @@ from ..progress import ProgressSink, Reporter
 from ..timebase import to_ffmpeg_seconds
 from .graph import Output, Source
 from .picture import PictureSpec
-from .source import FrameRangeSource, NutWriter, audio_cut, decode_range
+from .source import AudioWindow, FrameRangeSource, NutWriter, decode_range
 
 if TYPE_CHECKING:
     from ..encode import EncodeReport, EncodeSettings
     from ..subtitles.layer import SubtitleLayer, SubtitlePlan
 
-__all__ = ["AudioRange", "EpisodeRender", "Mezzanine", "piped_source", "render_episode", "render_task"]
-
-
-@dataclass(frozen=True)
-class AudioRange:
-    """The episode's sound in the master: from ``start`` (seconds from the container's start) for
-    ``duration``, and its measured loudness (pass 1 of the normalisation; None: not measured)."""
-
-    start: Fraction
-    duration: Fraction
-    sample_rate: int
-    loudness: dict[str, float] | None = None
+__all__ = ["EpisodeRender", "Mezzanine", "piped_source", "render_episode", "render_task"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +47,8 @@ class Mezzanine:
     audio: tuple[str, ...] = ("-c:a", "aac", "-b:a", "256k")
 
     def output(self, dest: Path, duration: Fraction) -> Output:
-        args = (*self.video, "-fps_mode", "passthrough", "-t", to_ffmpeg_seconds(duration),
+        # the picture's own timestamps (ffmpeg would otherwise renumber them at the nominal rate)
+        args = (*self.video, "-fps_mode", "passthrough", "-enc_time_base:v", "filter", "-t", to_ffmpeg_seconds(duration),
                 "-movflags", "+faststart+negative_cts_offsets")  # fmt: skip
         return Output(dest, ("",), args, self.audio)
 
@@ -73,7 +63,8 @@ class EpisodeRender:
     picture: PictureSpec  # its slice of the camera path
     color: ColorInfo  # of the finished picture
     is_vfr: bool
-    audio: AudioRange | None
+    audio: AudioWindow | None  # the episode's sound in the master
+    loudness: dict[str, float] | None  # its measured loudness (pass 1 of the normalisation)
     subtitles: SubtitlePlan | None  # the whole master's layer; the episode's window is drawn
     window: tuple[Fraction, Fraction]  # the episode in seconds from the master's first frame
     settings: EncodeSettings | None  # the ladder, packages and masters; None: the mezzanine only
@@ -99,12 +90,7 @@ def piped_source(
     """The finished picture and sound of ``ep`` as a render source (frames piped from this process)."""
     rng, pic = ep.source, ep.picture
     inputs = ["-f", "nut", *ff.thread_args(), "-i", "pipe:0"]
-    audio: str | None = None
-    head = ""
-    if ep.audio is not None:
-        cut = audio_cut(ep.audio.start, ep.audio.duration, ep.audio.sample_rate)
-        inputs += [*cut.input_args, *ff.thread_args(), "-i", str(rng.master)]
-        audio, head = "1:a:0", cut.trim
+    audio = "0:a:0" if ep.audio is not None else None
     ow, oh = pic.output
     scale = f"scale={ow}:{oh}," if pic.piped != pic.output else ""
     chain = f"[0:v]{scale}{_setparams(ep.color)}"
@@ -116,11 +102,15 @@ def piped_source(
     rep = reporter or Reporter(None, "render")
 
     def feed(proc: Any) -> int:
-        writer = NutWriter(proc, pic.piped, pic.pix_fmt, rng.time_base, rng.rate)
+        writer = NutWriter(proc, pic.piped, pic.pix_fmt, rng.time_base, rng.rate, ep.audio)
         n = 0
         with cv_threads(ep.threads):
-            for k, (index, frame) in enumerate(decode_range(rng.master, rng.pts, rng.first, ep.threads)):
-                pts, dur = rng.relative(k)
+            for item in decode_range(rng.master, rng.pts, rng.first, rng.time_base, ep.audio, ep.threads):
+                if not isinstance(item, tuple):
+                    writer.write_audio(item)
+                    continue
+                index, frame = item
+                pts, dur = rng.relative(n)
                 writer.write(pic.apply(index, frame), pts, dur)
                 n += 1
                 if n % 50 == 0:
@@ -128,7 +118,7 @@ def piped_source(
         writer.close()
         return n
 
-    return Source(inputs, graph, ep.duration, audio, head, feed, rng.count)
+    return Source(inputs, graph, ep.duration, audio, "", feed, rng.count)
 
 
 def render_episode(ep: EpisodeRender, *, ffmpeg: FFmpeg | None = None, sink: ProgressSink | None = None) -> Any:
@@ -155,16 +145,18 @@ def render_episode(ep: EpisodeRender, *, ffmpeg: FFmpeg | None = None, sink: Pro
         extra: list[Output] = []
         mezz_tmp: Path | None = None
         if ep.mezzanine is not None and ep.mezzanine_dest is not None:
-            ep.mezzanine_dest.parent.mkdir(parents=True, exist_ok=True)
-            mezz_tmp = ep.mezzanine_dest if ff.dry_run else stack.enter_context(atomic_path(ep.mezzanine_dest))
+            if ff.dry_run:
+                mezz_tmp = ep.mezzanine_dest
+            else:
+                ep.mezzanine_dest.parent.mkdir(parents=True, exist_ok=True)
+                mezz_tmp = stack.enter_context(atomic_path(ep.mezzanine_dest))
             extra.append(ep.mezzanine.output(mezz_tmp, ep.duration))
         if ep.settings is None:
             from .graph import command, run
 
             frames = run(ff, command(source, extra, ff), source, f"render {ep.name}")
             return {"frames": frames}
-        report: EncodeReport = encode_source(source, pic, ep.dest, ep.settings, loudness=ep.audio.loudness
-                                             if ep.audio else None, name=ep.name, ffmpeg=ff, sink=sink,
+        report: EncodeReport = encode_source(source, pic, ep.dest, ep.settings, loudness=ep.loudness, name=ep.name, ffmpeg=ff, sink=sink,
                                              extra=extra)  # fmt: skip
     rep.end(f"{ep.source.count} frames")
     return report

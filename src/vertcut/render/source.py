@@ -1,17 +1,18 @@
 """Where a render's picture and sound come from: a frame range of the master, decoded once.
 
-The picture: PyAV seeks to the keyframe at or before the range's first frame, decodes, drops
-every frame before it (frames are told by their presentation timestamp, looked up in the
-master's frame table) and stops after the last one. The decode runs in a thread feeding a
-small bounded queue, so memory stays flat whatever the master's length.
+PyAV seeks once (to the keyframe at or before a point a second before the range's first frame),
+demuxes the picture and the sound together and decodes both. Video frames are told by their
+presentation timestamp, looked up in the master's frame table: those before the range are dropped
+and the decode stops after its last frame. Audio samples are counted from the first frame decoded
+after the seek (its timestamp gives its position; the one before it is the decoder's warm-up and
+never used) and trimmed to exactly ``floor(start * sr)`` .. ``floor(end * sr)``: the same instants
+as the picture. The decode runs in a thread feeding a small bounded queue, so memory stays flat
+whatever the master's length.
 
-The frames go to ffmpeg as NUT packets of raw video over a pipe, each with its own
-timestamp in the master's time base (relative to the range's first frame): a VFR master stays
-VFR, and nothing is duplicated or dropped on the way.
-
-The sound: ffmpeg reads the master's audio itself, seeking to a whole second at least one
-second before the cut and trimming to the exact sample with ``atrim`` (start and end in
-samples, computed here from exact times).
+Both go to ffmpeg as one NUT stream over a pipe (raw video and 32-bit float PCM), each packet with
+its own timestamp, relative to the range's start: a VFR master stays VFR, nothing is duplicated
+or dropped on the way, and ffmpeg itself seeks nothing. (ffmpeg's own input seek was measured
+here to shift AAC audio by 128 samples when it lands on a keyframe.)
 """
 
 from __future__ import annotations
@@ -33,16 +34,74 @@ from ..ffmpeg.runner import FFmpegProcess
 from ..media.probe import open_container
 from ..media.threads import decode_threads
 
-__all__ = ["AudioCut", "FrameRangeSource", "NutWriter", "audio_cut", "decode_range"]
+__all__ = ["AudioWindow", "FrameRangeSource", "NutWriter", "decode_range"]
 
-_QUEUE = 8  # decoded frames in flight between the decode thread and the render loop
+_QUEUE = 16  # decoded frames in flight between the decode thread and the render loop
+_PREROLL = Fraction(1)  # seconds before the range the demuxer seeks to (audio muxed ahead of the picture)
+
+
+@dataclass(frozen=True)
+class AudioWindow:
+    """The sound of a range: samples ``floor(start * sr)`` to ``floor(end * sr)`` of the master's first
+    audio stream, on the container's clock (the same clock as the picture's timestamps)."""
+
+    start: Fraction
+    end: Fraction
+    sample_rate: int
+    layout: str  # the channel layout, e.g. "stereo"
+
+    @property
+    def first_sample(self) -> int:
+        return math.floor(self.start * self.sample_rate)
+
+    @property
+    def samples(self) -> int:
+        return math.floor(self.end * self.sample_rate) - self.first_sample
+
+
+def _trimmed(frame: av.AudioFrame, pos: int, lo: int, hi: int, resampler: Any) -> Iterator[av.AudioFrame]:
+    """The part of ``frame`` (its first sample at ``pos``) inside ``[lo, hi)``, as packed float frames
+    stamped with their first sample's offset from ``lo``."""
+    a, b = max(pos, lo), min(pos + frame.samples, hi)
+    if b <= a:
+        return
+    for packed in resampler.resample(frame):
+        arr = packed.to_ndarray()  # (1, samples * channels), packed
+        ch = len(packed.layout.channels)
+        part = np.ascontiguousarray(arr[:, (a - pos) * ch : (b - pos) * ch])
+        out = av.AudioFrame.from_ndarray(part, format="flt", layout=packed.layout.name)
+        out.sample_rate = packed.sample_rate
+        out.pts = a - lo
+        out.time_base = Fraction(1, packed.sample_rate)
+        yield out
+
+
+def _sample_position(frame: av.AudioFrame, stream: Any) -> int:
+    """The index of ``frame``'s first sample on the container's clock. Where the timestamps are coarser
+    than a sample (Matroska: milliseconds), the position is snapped to a whole number of frames from
+    the stream's start, when that is within the timestamp's rounding (codecs with a fixed frame size,
+    such as AAC's 1024 samples, never start a frame elsewhere)."""
+    tb = Fraction(frame.time_base)
+    sr = frame.sample_rate
+    raw = frame.pts * tb * sr
+    if tb * sr <= 1 or not frame.samples:
+        return math.floor(raw + Fraction(1, 2))
+    origin = (stream.start_time or 0) * Fraction(stream.time_base) * sr
+    snapped = origin + round((raw - origin) / frame.samples) * frame.samples
+    return math.floor((snapped if abs(snapped - raw) <= tb * sr else raw) + Fraction(1, 2))
 
 
 def decode_range(
-    path: Path, pts: Sequence[int], first: int, threads: int | None = None
-) -> Iterator[tuple[int, av.VideoFrame]]:
-    """``(index, frame)`` for the master frames whose timestamps are ``pts`` (consecutive frames of the
-    master's frame table, starting at master index ``first``), in presentation order.
+    path: Path,
+    pts: Sequence[int],
+    first: int,
+    time_base: Fraction,
+    audio: AudioWindow | None = None,
+    threads: int | None = None,
+) -> Iterator[tuple[int, av.VideoFrame] | av.AudioFrame]:
+    """The master frames whose timestamps are ``pts`` (consecutive frames of the master's frame table,
+    starting at master index ``first``; ``time_base`` theirs) as ``(index, frame)`` in presentation
+    order, and with ``audio``, the window's sound as audio frames, in demux order between them.
 
     Raises:
         InvalidMediaError: the decode failed, or a frame of the range never came out of the decoder.
@@ -56,23 +115,61 @@ def decode_range(
     def work() -> None:
         try:
             with open_container(path) as c:
-                s = c.streams.video[0]
-                decode_threads(s, threads)
-                if first > 0:
-                    c.seek(int(want[0]), stream=s, backward=True, any_frame=False)
-                for frame in c.decode(s):
+                vs = c.streams.video[0]
+                decode_threads(vs, threads)
+                streams: list[Any] = [vs]
+                a_s = c.streams.audio[0] if audio is not None and c.streams.audio else None
+                lo = hi = 0
+                resampler = None
+                if a_s is not None and audio is not None:
+                    streams.append(a_s)
+                    lo, hi = audio.first_sample, audio.first_sample + audio.samples
+                    resampler = av.AudioResampler(format="flt", layout=audio.layout, rate=audio.sample_rate)
+                seek = int(want[0]) - math.ceil(_PREROLL / time_base)
+                seeked = first > 0 and seek > 0
+                if seeked:
+                    c.seek(seek, stream=vs, backward=True, any_frame=False)
+                video_done = False
+                audio_done = a_s is None
+                warm = seeked  # the first audio frame after a seek is the decoder's warm-up
+                pos: int | None = None
+                for packet in c.demux(*streams):
                     if stop.is_set():
                         return
-                    if frame.pts is None:
-                        continue
-                    k = int(np.searchsorted(want, frame.pts))
-                    if k >= len(want):
+                    if packet.stream.type == "video":
+                        if video_done:
+                            continue
+                        for frame in packet.decode():
+                            if frame.pts is None:
+                                continue
+                            k = int(np.searchsorted(want, frame.pts))
+                            if k < len(want) and want[k] == frame.pts:
+                                q.put((first + k, frame))
+                                if k == len(want) - 1:
+                                    video_done = True
+                            elif k >= len(want):
+                                video_done = True
+                    elif not audio_done:
+                        for af in packet.decode():
+                            if warm:
+                                warm = False
+                                continue
+                            if pos is None:
+                                if af.pts is None:
+                                    continue
+                                pos = _sample_position(af, a_s)
+                            for part in _trimmed(af, pos, lo, hi, resampler):
+                                q.put(part)
+                            pos += af.samples
+                            if pos >= hi:
+                                audio_done = True
+                    if video_done and audio_done:
                         break
-                    if want[k] != frame.pts:
-                        continue  # before the range (or a timestamp the table does not hold)
-                    q.put((first + k, frame))
-                    if k == len(want) - 1:
-                        break
+                if not video_done:  # the last frames come out when the decoder is flushed
+                    for frame in vs.codec_context.decode(None):
+                        k = int(np.searchsorted(want, frame.pts)) if frame.pts is not None else len(want)
+                        if k < len(want) and want[k] == frame.pts:
+                            q.put((first + k, frame))
             q.put(None)
         except Exception as exc:
             q.put(exc)
@@ -87,11 +184,12 @@ def decode_range(
                 break
             if isinstance(item, Exception):
                 raise InvalidMediaError(f"decoding failed: {item}", path=path) from item
-            index, frame = item
-            if index != expected:
-                raise InvalidMediaError(f"frame {expected} did not decode (next came {index})", path=path)
-            expected += 1
-            yield index, frame
+            if isinstance(item, tuple):
+                index = item[0]
+                if index != expected:
+                    raise InvalidMediaError(f"frame {expected} did not decode (next came {index})", path=path)
+                expected += 1
+            yield item
         if expected != first + len(want):
             raise InvalidMediaError(
                 f"the decoder stopped at frame {expected}, before the range's end {first + len(want)}", path=path
@@ -119,14 +217,21 @@ class _PipeFile:
 
 
 class NutWriter:
-    """Raw frames with timestamps into ffmpeg's stdin (``-f nut -i pipe:0``).
+    """Raw frames (and float PCM) with timestamps into ffmpeg's stdin (``-f nut -i pipe:0``).
 
-    ``time_base``: of the timestamps given to :meth:`write`; ``rate``: the nominal frame rate (ffmpeg
-    derives the output time base from it); ``pix_fmt``, ``size``: of every frame.
+    ``time_base``: of the video timestamps given to :meth:`write`; ``rate``: the nominal frame rate
+    (ffmpeg derives the output time base from it); ``pix_fmt``, ``size``: of every frame; ``audio``:
+    the sound's window, whose frames go to :meth:`write_audio`.
     """
 
     def __init__(
-        self, proc: FFmpegProcess, size: tuple[int, int], pix_fmt: str, time_base: Fraction, rate: Fraction
+        self,
+        proc: FFmpegProcess,
+        size: tuple[int, int],
+        pix_fmt: str,
+        time_base: Fraction,
+        rate: Fraction,
+        audio: AudioWindow | None = None,
     ) -> None:
         self._out = av.open(_PipeFile(proc), "w", format="nut")
         s = self._out.add_stream("rawvideo")
@@ -134,46 +239,28 @@ class NutWriter:
         s.time_base = time_base
         s.codec_context.time_base = time_base
         s.codec_context.framerate = rate
-        self._stream = s
+        self._streams: list[Any] = [s]
+        self._audio: Any = None
+        if audio is not None:
+            self._audio = self._out.add_stream("pcm_f32le", rate=audio.sample_rate, layout=audio.layout)
+            self._streams.append(self._audio)
         self.time_base = time_base
 
     def write(self, frame: av.VideoFrame, pts: int, duration: int) -> None:
         frame.pts, frame.time_base = pts, self.time_base
-        for packet in self._stream.encode(frame):
+        for packet in self._streams[0].encode(frame):
             packet.duration = duration
             self._out.mux(packet)
 
-    def close(self) -> None:
-        for packet in self._stream.encode(None):
+    def write_audio(self, frame: av.AudioFrame) -> None:
+        for packet in self._audio.encode(frame):
             self._out.mux(packet)
+
+    def close(self) -> None:
+        for s in self._streams:
+            for packet in s.encode(None):
+                self._out.mux(packet)
         self._out.close()
-
-
-@dataclass(frozen=True)
-class AudioCut:
-    """The ffmpeg input options and ``atrim`` filter that give a range's exact samples of the master."""
-
-    input_args: list[str]  # before ``-i MASTER``
-    trim: str  # the filter chain's head (ends with a comma)
-    sample_rate: int
-    samples: int
-
-
-def audio_cut(start: Fraction, duration: Fraction, sample_rate: int) -> AudioCut:
-    """The master's audio from ``start`` (seconds from the container's start) for ``duration``.
-
-    The input seek lands on a whole second (so its sample position is exact) at least one second
-    before the cut; ``atrim`` then keeps samples ``floor(start * sr)`` to ``floor((start + duration)
-    * sr)`` of the stream, counted from the container's start.
-    """
-    from ..timebase import to_ffmpeg_seconds
-
-    pre = max(0, math.floor(start) - 1)
-    first = math.floor((start - pre) * sample_rate)
-    count = math.floor((start + duration) * sample_rate) - math.floor(start * sample_rate)
-    args = ["-ss", to_ffmpeg_seconds(Fraction(pre))] if pre > 0 else []
-    trim = f"atrim=start_sample={first}:end_sample={first + count},asetpts=PTS-STARTPTS,"
-    return AudioCut(args, trim, sample_rate, count)
 
 
 @dataclass(frozen=True)
@@ -199,3 +286,17 @@ class FrameRangeSource:
         """(timestamp from the range's start, duration) of the range's ``k``-th frame."""
         nxt = self.pts[k + 1] if k + 1 < len(self.pts) else self.end_pts
         return self.pts[k] - self.pts[0], nxt - self.pts[k]
+
+
+def measure_args(window: AudioWindow, container_start: Fraction) -> tuple[list[str], str]:
+    """ffmpeg input options and a filter head for measuring ``window``'s loudness in the master (an input
+    seek to a whole second at least a second before it, then ``atrim`` in samples). A statistic: the
+    128 samples ffmpeg's seek may shift AAC by do not matter to it, and planning seeks instead of
+    decoding the master from its start for every episode."""
+    from ..timebase import to_ffmpeg_seconds
+
+    start = window.start - container_start
+    pre = max(0, math.floor(start) - 1)
+    lo = math.floor((start - pre) * window.sample_rate)
+    args = ["-ss", to_ffmpeg_seconds(Fraction(pre))] if pre > 0 else []
+    return args, f"atrim=start_sample={lo}:end_sample={lo + window.samples},"

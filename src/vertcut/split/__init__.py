@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from .plan import EpisodePlan, Snap, SplitPlan, cut_cue_warnings, plan_split, snap_frame
-from .render import MANIFEST_SCHEMA, Manifest, episode_args, render_split, verify_episode
+from .render import MANIFEST_SCHEMA, Manifest, episode_render, render_split, verify_episode
 from .settings import SplitSettings
 
 __all__ = [
@@ -24,7 +24,7 @@ __all__ = [
     "SplitPlan",
     "SplitSettings",
     "cut_cue_warnings",
-    "episode_args",
+    "episode_render",
     "plan_split",
     "render_split",
     "snap_frame",

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import InputError
@@ -15,14 +15,15 @@ from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_dir, atomic_path, file_digest
 from ..media.probe import frame_table
 from ..progress import ProgressSink, Reporter
-from ..timebase import to_ffmpeg_seconds
 from .plan import EpisodePlan, SplitPlan
 
-__all__ = ["MANIFEST_SCHEMA", "Manifest", "episode_args", "render_split"]
+if TYPE_CHECKING:
+    from ..render.episode import EpisodeRender
+
+__all__ = ["MANIFEST_SCHEMA", "Manifest", "episode_render", "render_split"]
 
 MANIFEST_SCHEMA = "vertcut.episodes/1"
 THUMB = 240  # thumbnail width: contact sheet and first/last frame checks
-PREROLL = Fraction(1)  # seconds decoded before each cut and dropped
 Manifest = dict[str, Any]
 
 
@@ -30,50 +31,47 @@ def _frac(x: Fraction) -> str:
     return f"{x.numerator}/{x.denominator}" if x.denominator != 1 else str(x.numerator)
 
 
-def episode_args(
+def episode_render(
     plan: SplitPlan,
     ep: EpisodePlan,
     dest: Path,
-    encoder_args: list[str] | None = None,
-    thread_args: Sequence[str] = (),
-) -> list[str]:
-    """The ffmpeg arguments that cut ``ep`` out of the master, frame-exactly.
+    encoder_args: Sequence[str] | None = None,
+    threads: int | None = None,
+) -> EpisodeRender:
+    """``ep`` as a render of the master's frames as they are, into one file ``dest``.
 
-    The episode starts at the exact presentation time of its first frame,
-    relative to the container start and floored to a microsecond (never a time
-    after the frame): a fast input seek to one second before it, then an output
-    seek for the rest (decoded frames and samples are dropped by timestamp),
-    re-encoding; ``-t`` the exact distance to the next episode's first frame (floored), which
-    cuts video and audio at the same instant (``-frames:v`` is not used: it
-    ends the file before the audio of the last frame is muxed). Timestamps pass through (VFR stays VFR, no frame is duplicated or dropped).
+    The frames are exactly the episode's (decoded from the keyframe before the first, those before
+    it dropped), piped with their own timestamps (VFR stays VFR), and the sound is cut at the same
+    instant (:mod:`vertcut.render.source`). ``encoder_args`` replaces the video (and, if it
+    names ``-c:a``, audio) encoder arguments, e.g. a lossless encoder for verification.
     """
+    from ..render.episode import EpisodeRender, Mezzanine
+    from ..render.picture import PictureSpec
+    from ..render.source import AudioWindow, FrameRangeSource
+
     v = plan.info.require_video()
-    first_pts = plan.table.seconds(0)
-    container_start = plan.info.start_time
-    ss = first_pts + ep.start - container_start
-    # input seek to a point PREROLL before the cut (fast: decodes from the keyframe before it),
-    # then output seek the rest of the way: timestamps are trimmed exactly for video and audio.
-    # Input seeking alone to the cut misplaces the audio by up to one AAC frame when the cut
-    # lands on a video keyframe (measured: 128-sample shift at a 1.0 s keyframe), and "-ss 0"
-    # drops 896 samples of the first AAC frame.
-    pre = max(Fraction(0), ss - PREROLL)
-    args = [*thread_args, *(["-ss", to_ffmpeg_seconds(pre)] if pre > 0 else [])]
-    args += ["-i", str(plan.master), *thread_args]
-    if ss - pre > 0:
-        args += ["-ss", to_ffmpeg_seconds(ss - pre)]
-    args += ["-t", to_ffmpeg_seconds(ep.duration)]
-    args += ["-map", "0:v:0", "-map", "0:a:0?", "-map_chapters", "-1", "-fps_mode", "passthrough"]
-    enc = list(encoder_args) if encoder_args else None
+    table = plan.table
+    a, b = ep.frames.start, ep.frames.stop
+    t0 = int(table.pts[0])
+    end_pts = int(table.pts[b]) if b < len(table) else t0 + int(plan.end_seconds / table.time_base)
+    rng = FrameRangeSource(plan.master, a, tuple(int(x) for x in table.pts[a:b]), end_pts, table.time_base,
+                           v.frame_rate)  # fmt: skip
+    size = (v.width, v.height)
+    pix_fmt = v.pix_fmt or "yuv420p"
+    picture = PictureSpec("identity", size, size, pix_fmt=pix_fmt)
+    enc = tuple(encoder_args) if encoder_args else None
     if enc is None:
         cfg = plan.settings
         ten_bit = (v.color.bit_depth or 8) > 8
-        enc = ["-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf)]
-        enc += ["-pix_fmt", "yuv420p10le", "-profile:v", "high10"] if ten_bit else ["-pix_fmt", "yuv420p"]
-    args += enc
-    if "-c:a" not in enc and "-acodec" not in enc:
-        args += ["-c:a", "aac", "-b:a", f"{plan.settings.audio_kbps}k"]
-    args += ["-movflags", "+faststart+negative_cts_offsets", str(dest)]
-    return args
+        enc = ("-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf))
+        enc += ("-pix_fmt", "yuv420p10le", "-profile:v", "high10") if ten_bit else ("-pix_fmt", "yuv420p")
+    audio_enc: tuple[str, ...] = () if "-c:a" in enc else ("-c:a", "aac", "-b:a", f"{plan.settings.audio_kbps}k")
+    audio = None
+    if plan.info.audio:
+        a0 = plan.info.audio[0]
+        audio = AudioWindow(table.seconds(a), table.seconds(a) + ep.duration, a0.sample_rate, a0.layout)
+    return EpisodeRender(ep.number, dest.stem, rng, picture, v.color, v.is_vfr, audio, None, None, (ep.start, ep.end),
+                         None, dest.parent, Mezzanine(enc, audio_enc), dest, threads)  # fmt: skip
 
 
 def render_split(
@@ -93,6 +91,7 @@ def render_split(
     encoder for verification. With a dry-run ``ffmpeg`` the commands are only
     printed and nothing is written. Returns the manifest.
     """
+    from ..render.episode import render_episode
     from ..subtitles import load_subtitles, retime, write_srt
 
     out = Path(out_dir)
@@ -108,8 +107,7 @@ def render_split(
         for k, ep in enumerate(plan.episodes):
             name = cfg.name_pattern.format(number=ep.number)
             video = folder / f"{name}.mp4"
-            args = episode_args(plan, ep, video, encoder_args, ff.thread_args())
-            ff.run(args, stage="split", duration=ep.duration)
+            render_episode(episode_render(plan, ep, video, encoder_args, ff.threads), ffmpeg=ff, sink=sink)
             subs: dict[str, Any] = {}
             for lang, track in tracks.items():
                 part, report = retime(track, ep.start, ep.end, cfg.cue_policy)
