@@ -81,9 +81,9 @@ def _sample_position(frame: av.AudioFrame, stream: Any) -> int:
     than a sample (Matroska: milliseconds), the position is snapped to a whole number of frames from
     the stream's start, when that is within the timestamp's rounding (codecs with a fixed frame size,
     such as AAC's 1024 samples, never start a frame elsewhere)."""
-    tb = Fraction(frame.time_base)
+    tb = Fraction(frame.time_base or Fraction(1, frame.sample_rate))
     sr = frame.sample_rate
-    raw = frame.pts * tb * sr
+    raw = (frame.pts or 0) * tb * sr
     if tb * sr <= 1 or not frame.samples:
         return math.floor(raw + Fraction(1, 2))
     origin = (stream.start_time or 0) * Fraction(stream.time_base) * sr
