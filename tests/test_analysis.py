@@ -92,7 +92,7 @@ def test_decoder_threads_follow_the_cap(tmp_path: Path, monkeypatch: pytest.Monk
         threads_mod.decode_threads(stream, cap)
 
     monkeypatch.setattr("vertcut.analysis.pass_.decode_threads", spy)
-    monkeypatch.setattr("vertcut.reframe.render.decode_threads", spy)
+    monkeypatch.setattr("vertcut.render.source.decode_threads", spy)
     analyse(clip, cache=False, threads=1)
     reframe(clip, tmp_path / "v.mp4", ffmpeg=FFmpeg(threads=1))
     assert seen and set(seen) == {1}, seen  # the analysis inside reframe() and its own decode

@@ -197,14 +197,14 @@ def test_cli_run_encodes_episodes_on_the_cluster(
         outs[executor] = out = tmp_path / executor
         res = run_cli("run", str(master), "--markers", str(tmp_path / "cuts.csv"), "--package", "hls",
                       "--ladder", "h264-default", "-o", str(out), "--executor", executor,
-                      "--cpus-per-task", "2")  # fmt: skip
+                      "--cpus-per-task", "2", "--mezzanine")  # fmt: skip
         assert res.exit_code == 0, res.output
     report = json.loads((outs["ray"] / "report.json").read_text())
-    assert report["stages"]["encode"] == "done"
+    assert report["stages"]["render"] == "done"
     assert set(report["workers"]) == {"ep001", "ep002"}
     assert all(w["pid"] != os.getpid() and w["node"] for w in report["workers"].values())
     assert [w["cpus"] for w in report["workers"].values()] == [2, 2]  # --cpus-per-task reached the cluster
-    # the same episodes, renditions and frames wherever they were encoded
+    # the same episodes, renditions and frames wherever they were rendered
     for ep in ("ep001", "ep002"):
         made = {}
         for executor, out in outs.items():

@@ -126,4 +126,4 @@ def test_batch_runs_masters_side_by_side(tmp_path: Path) -> None:
     assert "2 of 2 jobs succeeded" in res.stdout
     for name in ("a", "b"):
         report = json.loads((tmp_path / "out" / name / "report.json").read_text())
-        assert report["master"] == str(tmp_path / f"{name}.mp4") and report["stages"]["encode"] == "done"
+        assert report["master"] == str(tmp_path / f"{name}.mp4") and report["stages"]["render"] == "done"

@@ -36,7 +36,7 @@ __all__ = ["BatchFile", "load_batch_file"]
 
 # The file's schema is JobSpec's own fields, with paths as strings (relative to the file): a new
 # option of the job is a new key here too. master, out and markers belong to one [[job]] only.
-_PER_JOB = ("master", "out", "markers")
+_PER_JOB = ("master", "out", "markers", "path_in")
 
 
 def _toml_type(tp: Any) -> Any:
@@ -64,7 +64,10 @@ _Defaults = make_dataclass(
 )
 _Job = make_dataclass(
     "_Job",
-    [(name, _toml_type(_HINTS[name]), field(default=None if name == "markers" else "")) for name in _PER_JOB],
+    [
+        (name, _toml_type(_HINTS[name]), field(default=None if name in ("markers", "path_in") else ""))
+        for name in _PER_JOB
+    ],
     bases=(_Defaults,),
     frozen=True,
     namespace={"__post_init__": _require_master_out},

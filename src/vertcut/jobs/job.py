@@ -1,27 +1,31 @@
 """The main job: one master in, platform-ready vertical episodes out.
 
-Stages, each resumable (see :mod:`vertcut.jobs.ledger`):
+1. ``probe``   - preflight the master (PyAV): a readable, complete video.
+2. ``analyse`` - one decode pass: shot cuts, fades, faces, motion (cached).
+3. ``plan``    - everything decided before any encode (:mod:`vertcut.jobs.plan`): the crop path,
+                 the subtitle layer, the episodes (markers snapped to cuts), each episode's
+                 loudness; written to ``plan.json``.
+4. ``render``  - per episode, once, from the master (:mod:`vertcut.render.episode`): its frame range
+                 decoded, reframed, subtitles composited, and one ffmpeg process writing every rung
+                 of the ladder, the platform masters and (``mezzanine``) an archive file. One lossy
+                 generation from the master to every delivered file.
+5. ``manifest`` - the episodes' manifest (verification of frames and samples, contact sheet),
+                 re-timed subtitles of the other languages; ``report.json``.
 
-1. ``probe``    - preflight the master (PyAV): a readable, complete video.
-2. ``analyse``  - one decode pass: shot cuts, fades, faces, motion (cached).
-3. ``reframe``  - the 9:16 picture, following the subject of each shot.
-4. ``burn``     - subtitles in one language burned in with an accessibility preset,
-                  composited in the reframe's encode (one lossy generation fewer).
-5. ``split``    - episodes cut frame-exactly at the cliffhanger markers, with the
-                  other subtitle languages re-timed per episode and a manifest.
-6. ``encode``   - per episode: ABR ladder, HLS/DASH/TS/MP4 packages, platform masters.
-
-Every output is written atomically, so a killed job resumes where it stopped.
+An episode is the unit: each is recorded done with a key of the plan's inputs and settings, so a
+killed job resumes with the finished episodes skipped, and episodes are the tasks of the local pool
+and of Ray.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import InputError, VertcutError
@@ -29,14 +33,13 @@ from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_path
 from ..media import probe
 from ..progress import ProgressSink, Reporter
-from ..reframe.plan import Mode
 from .executor import Executor, LocalExecutor
 from .ledger import Ledger, stage_key
 
-__all__ = [
-    "EncodeTask", "JobReport", "JobSpec", "JobTask", "encode_task", "job_task", "run_batch", "run_job",
-    "subtitle_language",
-]  # fmt: skip
+if TYPE_CHECKING:
+    from ..render.episode import EpisodeRender
+
+__all__ = ["JobReport", "JobSpec", "JobTask", "job_task", "run_batch", "run_job", "subtitle_language"]
 
 _LANG_RE = re.compile(r"\.([a-z]{2,3}(?:-[A-Za-z]{2,4})?)\.(srt|vtt|ass|ssa)$", re.IGNORECASE)
 
@@ -66,6 +69,8 @@ class JobSpec:
     snap: str | None = None
     vmaf: bool = False
     jobs: int = 1
+    path_in: Path | None = None  # an (edited) crop path for this master, instead of planning one
+    mezzanine: str = ""  # also write an episode file for archive (episodes/epNNN.mp4): "hq" or "lossless"
 
     def burn_subtitle(self) -> Path | None:
         if not self.subs:
@@ -85,16 +90,33 @@ class JobReport:
     stages: dict[str, str] = field(default_factory=dict)  # stage -> "done" | "skipped" | "failed: ..."
     episodes: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    workers: dict[str, dict[str, Any]] = field(default_factory=dict)  # episode -> where it was encoded
+    workers: dict[str, dict[str, Any]] = field(default_factory=dict)  # episode -> where it was rendered
+    plan: dict[str, Any] | None = None  # the plan (dry runs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def _check_inputs(spec: JobSpec) -> None:
-    for p in (*spec.subs, *([spec.markers] if spec.markers else [])):
+    for p in (*spec.subs, *([spec.markers] if spec.markers else []), *([spec.path_in] if spec.path_in else [])):
         if not Path(p).is_file():
             raise InputError("no such file" if not Path(p).exists() else "is not a regular file", path=p)
+
+
+# stages of vertcut 0.x's staged run (reframed file -> burned -> split files -> encode), cleared away
+_RETIRED = {"reframe": "work/reframed.mp4", "burn": "work/burned.mp4", "split": None}
+
+
+def _episode_key(spec: JobSpec, ep: EpisodeRender) -> str:
+    """What an episode's outputs depend on: the master, the burned subtitles, the crop path given, the
+    episode's frame range and every setting of its render."""
+    inputs = [Path(p) for p in (spec.master, spec.burn_subtitle(), spec.path_in) if p is not None]
+    params = {
+        "frames": [ep.source.first, ep.source.count], "aspect": spec.aspect, "mode": spec.reframe_mode,
+        "subtitle_preset": spec.subtitle_preset, "burn_lang": spec.burn_lang, "ladder": spec.ladder,
+        "packages": spec.packages, "masters": spec.masters, "vmaf": spec.vmaf, "mezzanine": spec.mezzanine,
+    }  # fmt: skip
+    return stage_key(inputs, params)
 
 
 def run_job(
@@ -105,16 +127,21 @@ def run_job(
     force: bool = False,
     executor: Executor | None = None,
 ) -> JobReport:
-    """Run every stage for one master (skipping stages already done with the same inputs).
+    """Plan the whole job, then render each episode once from the master (skipping episodes already done
+    with the same inputs and settings).
 
-    ``executor``: where the episodes are encoded (default: ``spec.jobs`` threads on this machine;
-    see :mod:`vertcut.jobs.executor`). A dry run always runs here.
+    ``executor``: where the episodes render (default: ``spec.jobs`` threads on this machine; see
+    :mod:`vertcut.jobs.executor`). A dry run plans (the analysis is cached, nothing is rendered or
+    written), reports every ffmpeg command the renders would run, and returns the plan in the report.
 
     Raises:
-        VertcutError: the first stage that fails (outputs of earlier stages stay, and
-            a rerun resumes after them). When episodes fail to encode, the others are
-            finished and recorded first; the first failure is raised.
+        VertcutError: bad input (before any encode), or the first episode that failed (the others are
+            finished and recorded first; a rerun redoes only the failed ones).
     """
+    from ..analysis import analyse
+    from ..render.episode import render_task
+    from .plan import plan_job
+
     ff = ffmpeg or FFmpeg(sink=sink)
     rep = Reporter(sink, "job")
     out = Path(spec.out)
@@ -133,176 +160,78 @@ def run_job(
     ledger = Ledger(out)
     work = out / "work"
     dry = ff.dry_run
-    with ledger.locked():
-        if not dry:  # vertcut 0.x burned the subtitles in a stage of its own, into work/burned.mp4
-            ledger.retire("burn", [work / "burned.mp4"])
+    with contextlib.nullcontext() if dry else ledger.locked():
+        if not dry:
+            for stage, old in _RETIRED.items():
+                ledger.retire(stage, [out / old] if old else [])
+            for marker in ledger.state.glob("encode-*.done.json"):
+                marker.unlink()
         if force:
-            for stage in ("reframe", "split", "encode"):
-                ledger.forget(stage)
-
-        # --- analyse (cached on disk by the analysis module itself) ---------------------
-        from ..analysis import analyse
+            for marker in ledger.state.glob("episode-*.done.json"):
+                marker.unlink()
 
         analysis = analyse(spec.master, sink=collect, threads=ff.threads)
         report.stages["analyse"] = "done"
-
-        # --- reframe (and burn: the subtitles are composited in the reframe's own encode) ------
-        from ..reframe import reframe
-
-        reframed = work / "reframed.mp4"
-        burn_src = spec.burn_subtitle()
-        burn = None
-        params: dict[str, object] = {"aspect": spec.aspect, "mode": spec.reframe_mode}
-        if burn_src is not None:
-            from ..subtitles import BurnOptions
-
-            lang = spec.burn_lang or subtitle_language(burn_src)
-            burn = BurnOptions(burn_src, spec.subtitle_preset, lang)
-            params |= {"burn": str(burn_src), "preset": spec.subtitle_preset, "lang": lang}
-        key = stage_key([spec.master, *([burn_src] if burn_src else [])], params)
-        if not dry and ledger.is_done("reframe", key):
-            report.stages["reframe"] = "skipped"
+        plan = plan_job(spec, info, analysis=analysis, ffmpeg=ff, sink=collect, work=None if dry else work)
+        report.stages["plan"] = "done"
+        if dry:
+            report.plan = plan.to_json()
         else:
-            reframe(
-                spec.master,
-                reframed,
-                aspect=spec.aspect,
-                mode=cast(Mode, spec.reframe_mode),
-                path_out=work / "reframe-path.json",
-                analysis=analysis,
-                ffmpeg=ff,
-                sink=collect,
-                burn=burn,
-            )
-            if not dry:
-                ledger.mark("reframe", key, [reframed])
-            report.stages["reframe"] = "done"
-        if burn is not None:
-            report.stages["burn"] = f"{report.stages['reframe']} (in the reframe encode)"
+            plan.write(out / "plan.json")
+            if plan.camera is not None:
+                plan.camera.write(work / "reframe-path.json")
 
-        if dry and not reframed.exists():
-            rep.info("dry run: the later stages need the reframed picture; rerun without --dry-run")
+        # --- render: each episode once, on this machine or on the cluster ---------------------------
+        pool = executor if executor is not None and not dry else LocalExecutor(spec.jobs)
+        task_ff = _task_runner(ff, pool)
+        todo: list[tuple[str, str, EpisodeRender]] = []
+        for ep in plan.episodes:
+            name, key = f"episode-{ep.name}", _episode_key(spec, ep)
+            if not dry and ledger.is_done(name, key):
+                continue
+            todo.append((name, key, replace(ep, threads=task_ff.threads)))
+        skipped = len(plan.episodes) - len(todo)
+        failures: list[VertcutError] = []
+        enc = Reporter(collect, "episodes")
+        enc.start(len(todo), "episodes")
+        for n, outcome in enumerate(pool.run(render_task, [(ep, task_ff) for _, _, ep in todo], collect), 1):
+            name, key, ep = todo[outcome.index]
+            if outcome.error is not None:
+                failures.append(outcome.error)
+            elif not dry:
+                ledger.mark(name, key, [ep.dest / "report.json", *([ep.mezzanine_dest] if ep.mezzanine_dest else [])])
+                if pool.name != "local":
+                    enc.info(f"{ep.name} rendered on {outcome.worker.get('host')} (pid {outcome.worker.get('pid')})")
+                report.workers[ep.name] = outcome.worker
+            enc.advance(n, len(todo), "episodes")
+        if failures:  # the other episodes are done and recorded; a rerun redoes only these
+            for more in failures[1:]:
+                enc.warning(f"also failed: {more}")
+            raise failures[0]
+        enc.end(f"{len(todo)} episode(s) rendered, {skipped} already done")
+        report.stages["render"] = "skipped" if not todo else "done"
+        if dry:
+            rep.info("dry run: nothing was rendered; the plan is above")
             return report
 
-        picture = reframed
+        # --- the series: manifest, other languages, contact sheet, report -----------------------------
+        from .manifest import write_manifest
 
-        # --- split -----------------------------------------------------------------------
-        episodes_dir = out / "episodes"
-        episode_files: list[Path] = []
-        if spec.markers is not None:
-            from ..markers import read_markers
-            from ..split import plan_split, render_split
-
-            info_rate = info.require_video().frame_rate
-            markers = read_markers(spec.markers, rate=info_rate)
-            other_subs = {subtitle_language(s) or f"sub{i}": s for i, s in enumerate(spec.subs) if s != burn_src}
-            plan = plan_split(picture if picture.exists() else spec.master, markers, analysis=analysis, sink=collect,
-                              markers_path=spec.markers, **_split_overrides(spec))  # fmt: skip
-            key = stage_key(
-                [p for p in (picture, spec.markers, *other_subs.values()) if Path(p).exists()],
-                {"free": spec.free_episodes, "snap": spec.snap},
+        manifest = write_manifest(plan, out, sink=collect)
+        report.episodes = manifest["episodes"]
+        report.stages["manifest"] = "done"
+        with atomic_path(out / "report.json") as tmp:
+            tmp.write_text(
+                json.dumps({"vertcut": __version__, **report.to_dict()}, indent=2, ensure_ascii=False, default=str)
             )
-            manifest_path = episodes_dir / "manifest.json"
-            if not dry and ledger.is_done("split", key):
-                report.stages["split"] = "skipped"
-            else:
-                render_split(plan, episodes_dir, subtitles=other_subs or None, ffmpeg=ff, sink=collect)
-                if not dry:
-                    ledger.mark("split", key, [manifest_path])
-                report.stages["split"] = "done"
-            if manifest_path.exists():
-                manifest = json.loads(manifest_path.read_text())
-                for ep in manifest.get("episodes", []):
-                    report.episodes.append(ep)
-                    video = ep.get("outputs", {}).get("video") or ep.get("output")
-                    if video:
-                        episode_files.append(episodes_dir / video)
-        elif picture.exists():
-            episode_files = [picture]
-
-        # --- encode: each episode on its own, on this machine or on the cluster ------------
-        if episode_files:
-            todo: list[tuple[str, str, EncodeTask]] = []
-            skipped = 0
-            pool = executor if executor is not None and not dry else LocalExecutor(spec.jobs)
-            task_ff = _task_runner(ff, pool)
-            for ep in episode_files:
-                name = f"encode-{ep.stem}"
-                k = stage_key(
-                    [ep], {"ladder": spec.ladder, "packages": spec.packages, "masters": spec.masters, "vmaf": spec.vmaf}
-                )
-                if not dry and ledger.is_done(name, k):
-                    skipped += 1
-                    continue
-                task = EncodeTask(ep, out / "encoded" / ep.stem, spec.ladder, spec.packages, spec.masters, spec.vmaf,
-                                  task_ff)  # fmt: skip
-                todo.append((name, k, task))
-            failures: list[VertcutError] = []
-            enc = Reporter(collect, "episodes")
-            enc.start(len(todo), "episodes")
-            for n, outcome in enumerate(pool.run(encode_task, [t for _, _, t in todo], collect), 1):
-                name, k, task = todo[outcome.index]
-                if outcome.error is not None:
-                    failures.append(outcome.error)
-                elif not dry:
-                    ledger.mark(name, k, [task.dest / "report.json"])
-                    if pool.name != "local":
-                        enc.info(f"{task.episode.stem} encoded on {outcome.worker.get('host')} "
-                                 f"(pid {outcome.worker.get('pid')})")  # fmt: skip
-                    report.workers[task.episode.stem] = outcome.worker
-                enc.advance(n, len(todo), "episodes")
-            if failures:  # the other episodes are done and recorded; a rerun redoes only these
-                for more in failures[1:]:
-                    enc.warning(f"also failed: {more}")
-                raise failures[0]
-            enc.end(f"{len(todo)} episode(s) encoded, {skipped} already done")
-            report.stages["encode"] = "skipped" if skipped == len(episode_files) else "done"
-
-        if not dry:
-            with atomic_path(out / "report.json") as tmp:
-                tmp.write_text(
-                    json.dumps({"vertcut": __version__, **report.to_dict()}, indent=2, ensure_ascii=False, default=str)
-                )
-    rep.end(f"{len(episode_files)} episode(s) in {out}")
+    rep.end(f"{len(plan.episodes)} episode(s) in {out}")
     return report
-
-
-@dataclass(frozen=True)
-class EncodeTask:
-    """One episode's encode stage, as plain data an executor can send to another machine."""
-
-    episode: Path
-    dest: Path
-    ladder: str
-    packages: tuple[str, ...]
-    masters: tuple[str, ...]
-    vmaf: bool
-    ffmpeg: FFmpeg  # the caller's runner settings (no sink)
-
-
-def encode_task(task: EncodeTask, sink: ProgressSink) -> str:
-    """Encode one episode (an executor task); returns its report's path."""
-    from ..encode import encode_episode
-
-    ff = task.ffmpeg.with_sink(sink)
-    encode_episode(task.episode, task.dest, ladder=task.ladder, packages=task.packages, masters=task.masters,
-                   vmaf=task.vmaf, ffmpeg=ff, sink=sink)  # fmt: skip
-    return str(task.dest / "report.json")
 
 
 def _task_runner(ff: FFmpeg, pool: Executor) -> FFmpeg:
     """The runner settings an executor task gets: no sink (the task may run in another process) and the
     pool's thread cap per task, else the caller's own."""
     return ff.replace(sink=None, threads=pool.threads_per_task or ff.threads)
-
-
-def _split_overrides(spec: JobSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if spec.free_episodes is not None:
-        out["free_episodes"] = spec.free_episodes
-    if spec.snap is not None:
-        out["snap"] = spec.snap
-    return out
 
 
 @dataclass(frozen=True)

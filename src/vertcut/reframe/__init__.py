@@ -3,7 +3,7 @@
 ``reframe(src, out)`` analyses the source (one cached decode pass), plans a
 calm virtual camera per shot (:mod:`vertcut.reframe.plan`) and renders it in
 a NumPy/OpenCV loop over YUV planes feeding ffmpeg
-(:mod:`vertcut.reframe.render`). Portrait sources (also those portrait only
+(:mod:`vertcut.render`). Portrait sources (also those portrait only
 through rotation metadata) are never cropped for a portrait target: they are
 scaled, or fitted over a blurred copy when the aspect differs; a portrait
 source asked for 16:9 gets a blurred pillarbox. Non-square pixels are
@@ -22,8 +22,8 @@ from ..ffmpeg import FFmpeg
 from ..media.probe import FrameTable, MediaInfo, frame_table, probe
 from ..progress import ProgressSink, Reporter
 from ..render.picture import PictureSpec
+from ..render.planes import DEFAULT_ENCODER, OUTPUT_COLOR
 from .plan import CameraPath, Mode, crop_size, plan_camera
-from .render import DEFAULT_ENCODER, OUTPUT_COLOR
 
 if TYPE_CHECKING:
     from ..subtitles.burn import BurnResult

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..encode import EncodeReport, EncodeSettings
     from ..subtitles.layer import SubtitleLayer, SubtitlePlan
 
-__all__ = ["EpisodeRender", "Mezzanine", "piped_source", "render_episode", "render_task"]
+__all__ = ["MEZZANINES", "EpisodeRender", "Mezzanine", "piped_source", "render_episode", "render_task"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,15 @@ class Mezzanine:
         args = (*self.video, "-fps_mode", "passthrough", "-enc_time_base:v", "filter", "-t", to_ffmpeg_seconds(duration),
                 "-movflags", "+faststart+negative_cts_offsets")  # fmt: skip
         return Output(dest, ("",), args, self.audio)
+
+
+MEZZANINES = {
+    "hq": Mezzanine(),
+    # bit-exact pictures and samples: what the frame-exactness proofs render
+    "lossless": Mezzanine(
+        ("-c:v", "libx264", "-qp", "0", "-preset", "veryfast", "-pix_fmt", "yuv420p"), ("-c:a", "flac")
+    ),
+}
 
 
 @dataclass(frozen=True)

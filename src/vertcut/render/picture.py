@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ..reframe.render import Planes, fit_over_blur, resize_plane
+from .planes import Planes, fit_over_blur, resize_plane
 
 __all__ = ["PictureSpec", "frame_from_planes", "planes_of"]
 

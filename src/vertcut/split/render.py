@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Mapping, Sequence
@@ -20,7 +21,10 @@ from .plan import EpisodePlan, SplitPlan
 if TYPE_CHECKING:
     from ..render.episode import EpisodeRender
 
-__all__ = ["MANIFEST_SCHEMA", "Manifest", "episode_render", "render_split"]
+__all__ = [
+    "MANIFEST_SCHEMA", "Manifest", "boundary_frames", "check_episodes", "episode_render", "episode_subtitles",
+    "new_manifest", "render_split",
+]  # fmt: skip
 
 MANIFEST_SCHEMA = "vertcut.episodes/1"
 THUMB = 240  # thumbnail width: contact sheet and first/last frame checks
@@ -74,87 +78,87 @@ def episode_render(
                          None, dest.parent, Mezzanine(enc, audio_enc), dest, threads)  # fmt: skip
 
 
-def render_split(
+def episode_subtitles(
     plan: SplitPlan,
-    out_dir: str | Path,
-    *,
-    subtitles: Mapping[str, str | Path] | None = None,
-    ffmpeg: FFmpeg | None = None,
-    sink: ProgressSink | None = None,
-    encoder_args: list[str] | None = None,
-) -> Manifest:
-    """Write the episodes, their subtitles, ``manifest.json`` and ``contact-sheet.png`` into ``out_dir``.
+    ep: EpisodePlan,
+    tracks: Mapping[str, Any],
+    folder: Path,
+    warnings: list[str],
+    rep: Reporter,
+    write: bool = True,
+) -> dict[str, Any]:
+    """Re-time every other-language track to ``ep`` into ``folder/NAME.LANG.srt``; their manifest entries."""
+    from ..subtitles import retime, write_srt
 
-    The folder is written atomically (all or nothing). ``subtitles`` maps a
-    language tag to a subtitle file of the master. ``encoder_args`` replaces the
-    video (and, if it names ``-c:a``, audio) encoder arguments, e.g. a lossless
-    encoder for verification. With a dry-run ``ffmpeg`` the commands are only
-    printed and nothing is written. Returns the manifest.
-    """
-    from ..render.episode import render_episode
-    from ..subtitles import load_subtitles, retime, write_srt
-
-    out = Path(out_dir)
-    ff = ffmpeg or FFmpeg(sink=sink)
-    rep = Reporter(sink, "split")
     cfg = plan.settings
-    tracks = {lang: load_subtitles(p) for lang, p in (subtitles or {}).items()}
-    warnings = list(plan.warnings)
-    episodes: list[dict[str, Any]] = []
-    rep.start(len(plan.episodes), "episodes")
+    name = cfg.name_pattern.format(number=ep.number)
+    subs: dict[str, Any] = {}
+    for lang, track in tracks.items():
+        part, report = retime(track, ep.start, ep.end, cfg.cue_policy)
+        srt = folder / f"{name}.{lang}.srt"
+        if write:
+            with atomic_path(srt) as tmp:
+                write_srt(part, tmp)
+        for cue in report.straddling_end:
+            warnings.append(
+                f"{name}: the cut at frame {ep.frames.stop} falls inside {lang} cue {cue} (policy {cfg.cue_policy})"
+            )
+            rep.warning(warnings[-1])
+        subs[lang] = {
+            "file": srt.name,
+            "cues": len(part.cues),
+            "clipped": report.clipped,
+            "dropped": report.dropped,
+            "straddling_start": report.straddling_start,
+            "straddling_end": report.straddling_end,
+        }
+    return subs
 
-    def body(folder: Path) -> None:
-        for k, ep in enumerate(plan.episodes):
-            name = cfg.name_pattern.format(number=ep.number)
-            video = folder / f"{name}.mp4"
-            render_episode(episode_render(plan, ep, video, encoder_args, ff.threads), ffmpeg=ff, sink=sink)
-            subs: dict[str, Any] = {}
-            for lang, track in tracks.items():
-                part, report = retime(track, ep.start, ep.end, cfg.cue_policy)
-                srt = folder / f"{name}.{lang}.srt"
-                if not ff.dry_run:
-                    write_srt(part, srt)
-                for cue in report.straddling_end:
-                    warnings.append(
-                        f"{name}: the cut at frame {ep.frames.stop} falls inside {lang} cue {cue} "
-                        f"(policy {cfg.cue_policy})"
-                    )
-                    rep.warning(warnings[-1])
-                subs[lang] = {
-                    "file": srt.name,
-                    "cues": len(part.cues),
-                    "clipped": report.clipped,
-                    "dropped": report.dropped,
-                    "straddling_start": report.straddling_start,
-                    "straddling_end": report.straddling_end,
-                }
-            verification = {} if ff.dry_run else verify_episode(plan, ep, video)
-            if verification and not verification["ok"]:
-                warnings.append(f"{name}: verification failed: {verification['problems']}")
+
+def boundary_frames(plan: SplitPlan, transform: Any = None) -> dict[int, Any]:
+    """Thumbnails of the master's frames around every cut (``transform(index, frame)``: the picture the
+    episodes show of a master frame, e.g. its reframed crop)."""
+    wanted = set()
+    for ep in plan.episodes:
+        wanted |= {ep.frames.start - 1, ep.frames.start, ep.frames.start + 1}
+        wanted |= {ep.frames.stop - 2, ep.frames.stop - 1, ep.frames.stop}
+    return master_frames(plan, {f for f in wanted if 0 <= f < len(plan.table)}, THUMB, transform)
+
+
+def check_episodes(
+    plan: SplitPlan,
+    episodes: list[dict[str, Any]],
+    videos: list[Path | None],
+    master_thumbs: dict[int, Any],
+    folder: Path,
+    warnings: list[str],
+    rep: Reporter,
+) -> Path | None:
+    """Check each episode's first and last frames against the master's (in ``episodes``' verification
+    entries) and write the contact sheet of every cut into ``folder``; returns the sheet."""
+    ends = [_first_last(v, THUMB) if v is not None else (None, None) for v in videos]
+    for e, ep, (first, last) in zip(episodes, plan.episodes, ends, strict=True):
+        if first is None:
+            continue
+        checks = check_ends(plan, ep, first, last, master_thumbs)
+        e["verification"].update(checks)
+        for key in ("first_frame", "last_frame"):
+            c = checks[key]
+            if c["decidable"] and c["match"] != c["expected"]:
+                e["verification"]["ok"] = False
+                e["verification"]["problems"].append(
+                    f"{key} looks like master frame {c['match']}, expected {c['expected']}"
+                )
+                warnings.append(f"{e['id']}: {e['verification']['problems'][-1]}")
                 rep.warning(warnings[-1])
-            episodes.append(_episode_json(plan, ep, name, video, subs, verification))
-            rep.advance(k + 1, len(plan.episodes), "episodes")
-        if ff.dry_run:
-            return
-        videos = [folder / e["outputs"]["video"] for e in episodes]
-        ends = [_first_last(v, THUMB) for v in videos]
-        for e, ep, (first, last) in zip(episodes, plan.episodes, ends, strict=True):
-            checks = check_ends(plan, ep, first, last, master_thumbs)
-            e["verification"].update(checks)
-            for key in ("first_frame", "last_frame"):
-                c = checks[key]
-                if c["decidable"] and c["match"] != c["expected"]:
-                    e["verification"]["ok"] = False
-                    e["verification"]["problems"].append(
-                        f"{key} looks like master frame {c['match']}, expected {c['expected']}"
-                    )
-                    warnings.append(f"{e['id']}: {e['verification']['problems'][-1]}")
-                    rep.warning(warnings[-1])
-        sheet = contact_sheet(folder, ends, plan)
-        manifest["contact_sheet"] = sheet.name if sheet else None
+    return contact_sheet(folder, ends, plan)
 
+
+def new_manifest(plan: SplitPlan, episodes: list[dict[str, Any]], warnings: list[str]) -> Manifest:
+    """The manifest (``docs/manifest.md``) of ``plan``'s episodes, before its totals."""
     v = plan.info.require_video()
-    manifest: Manifest = {
+    cfg = plan.settings
+    return {
         "schema": MANIFEST_SCHEMA,
         "vertcut": __version__,
         "master": {
@@ -190,18 +194,61 @@ def render_split(
         "totals": {},
         "warnings": warnings,
     }
-    master_thumbs: dict[int, Any] = {}
-    if not ff.dry_run:
-        wanted = set()
-        for ep in plan.episodes:
-            wanted |= {ep.frames.start - 1, ep.frames.start, ep.frames.start + 1}
-            wanted |= {ep.frames.stop - 2, ep.frames.stop - 1, ep.frames.stop}
-        master_thumbs = master_frames(plan, {f for f in wanted if 0 <= f < len(plan.table)}, THUMB)
-    if not ff.dry_run:
-        _check_out_dir(out, plan, cfg.name_pattern)
+
+
+def render_split(
+    plan: SplitPlan,
+    out_dir: str | Path,
+    *,
+    subtitles: Mapping[str, str | Path] | None = None,
+    ffmpeg: FFmpeg | None = None,
+    sink: ProgressSink | None = None,
+    encoder_args: list[str] | None = None,
+) -> Manifest:
+    """Write the episodes, their subtitles, ``manifest.json`` and ``contact-sheet.png`` into ``out_dir``.
+
+    Each episode is one render of the master's frames (:func:`episode_render`). The folder is written
+    atomically (all or nothing). ``subtitles`` maps a language tag to a subtitle file of the master.
+    ``encoder_args`` replaces the video (and, if it names ``-c:a``, audio) encoder arguments, e.g. a
+    lossless encoder for verification. With a dry-run ``ffmpeg`` the commands are only printed and
+    nothing is written. Returns the manifest.
+    """
+    from ..render.episode import render_episode
+    from ..subtitles import load_subtitles
+
+    out = Path(out_dir)
+    ff = ffmpeg or FFmpeg(sink=sink)
+    rep = Reporter(sink, "split")
+    cfg = plan.settings
+    tracks = {lang: load_subtitles(p) for lang, p in (subtitles or {}).items()}
+    warnings = list(plan.warnings)
+    episodes: list[dict[str, Any]] = []
+    manifest = new_manifest(plan, episodes, warnings)
+    rep.start(len(plan.episodes), "episodes")
+
+    def body(folder: Path) -> None:
+        for k, ep in enumerate(plan.episodes):
+            name = cfg.name_pattern.format(number=ep.number)
+            video = folder / f"{name}.mp4"
+            render_episode(episode_render(plan, ep, video, encoder_args, ff.threads), ffmpeg=ff, sink=sink)
+            subs = episode_subtitles(plan, ep, tracks, folder, warnings, rep, write=not ff.dry_run)
+            verification = {} if ff.dry_run else verify_episode(plan, ep, video)
+            if verification and not verification["ok"]:
+                warnings.append(f"{name}: verification failed: {verification['problems']}")
+                rep.warning(warnings[-1])
+            episodes.append(_episode_json(plan, ep, name, video, subs, verification))
+            rep.advance(k + 1, len(plan.episodes), "episodes")
+        if ff.dry_run:
+            return
+        videos: list[Path | None] = [folder / e["outputs"]["video"] for e in episodes]
+        sheet = check_episodes(plan, episodes, videos, master_thumbs, folder, warnings, rep)
+        manifest["contact_sheet"] = sheet.name if sheet else None
+
+    master_thumbs: dict[int, Any] = {} if ff.dry_run else boundary_frames(plan)
     if ff.dry_run:
         body(out)
     else:
+        _check_out_dir(out, plan, cfg.name_pattern)
         manifest["master"]["sha256"] = file_digest(plan.master)
         with atomic_dir(out) as folder:
             body(folder)
@@ -297,6 +344,23 @@ def _episode_json(
     }
 
 
+@functools.lru_cache(maxsize=8)
+def _audio_end(master: Path) -> Fraction:
+    """Where the master's first audio stream ends (its last packets, read from near the end)."""
+    import av
+
+    with av.open(str(master)) as c:
+        a = c.streams.audio[0]
+        tb = Fraction(a.time_base or Fraction(1, a.codec_context.sample_rate))
+        if c.duration:
+            c.seek(max(0, c.duration - 5_000_000), backward=True)
+        end = Fraction(0)
+        for pkt in c.demux(a):
+            if pkt.pts is not None:
+                end = max(end, (pkt.pts + (pkt.duration or 0)) * tb)
+        return end
+
+
 def verify_episode(plan: SplitPlan, ep: EpisodePlan, video: Path) -> dict[str, Any]:
     """Check a written episode: frame count, hidden (edit-list) frames, start time, audio length."""
     import av
@@ -330,6 +394,9 @@ def verify_episode(plan: SplitPlan, ep: EpisodePlan, video: Path) -> dict[str, A
             problems.append("no audio")
         else:
             expected_samples = int(ep.duration * sample_rate)
+            # a master whose sound ends before its picture: up to there
+            left = _audio_end(plan.master) - plan.table.seconds(ep.frames.start)
+            expected_samples = max(0, min(expected_samples, int(left * sample_rate)))
             # AAC pads the last packet: up to one 1024-sample frame more; never less
             if not 0 <= audio_samples - expected_samples < 1024 + 1:
                 problems.append(f"audio has {audio_samples} samples, expected {expected_samples}")
@@ -372,8 +439,9 @@ def _first_last(path: Path, width: int) -> tuple[Any, Any]:
     return first, (_thumb(last, width) if last is not None else None)
 
 
-def master_frames(plan: SplitPlan, frames: set[int], width: int) -> dict[int, Any]:
-    """Thumbnails of the master's frames ``frames`` (decoded index), one seek per group of neighbours."""
+def master_frames(plan: SplitPlan, frames: set[int], width: int, transform: Any = None) -> dict[int, Any]:
+    """Thumbnails of the master's frames ``frames`` (decoded index), one seek per group of neighbours
+    (each through ``transform(index, frame)`` first, if given)."""
     import av
     import numpy as np
 
@@ -396,7 +464,7 @@ def master_frames(plan: SplitPlan, frames: set[int], width: int) -> dict[int, An
                     continue
                 i = int(np.searchsorted(pts, fr.pts))
                 if i in g and i < len(pts) and pts[i] == fr.pts:
-                    out[i] = _thumb(fr, width)
+                    out[i] = _thumb(transform(i, fr) if transform is not None else fr, width)
                 if fr.pts >= stop:
                     break
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -31,7 +32,17 @@ __all__ = ["command"]
 @click.option("--masters", "masters", default="", help="Platform upload masters, e.g. douyin,youtube-shorts.")
 @click.option("--free-episodes", type=int, help="The first N episodes are free.")
 @click.option("--snap", help="Snap markers to shot cuts within this distance, e.g. 0.5s or 12f.")
-@click.option("--vmaf", is_flag=True, help="Score every rung with VMAF.")
+@click.option("--vmaf", is_flag=True, help="Score every rung with VMAF (against a lossless render of the same pass).")
+@click.option("--path-in", type=click.Path(path_type=Path), help="Use this (edited) crop path instead of planning one.")
+@click.option(
+    "--mezzanine",
+    type=click.Choice(["hq", "lossless"]),
+    is_flag=False,
+    flag_value="hq",
+    default=None,
+    help="Also write an episode file for archive and re-delivery (episodes/epNNN.mp4): hq (x264 crf 16, "
+    "the default) or lossless.",
+)
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="Episodes encoded at once."
 )
@@ -52,6 +63,8 @@ def command(
     free_episodes: int | None,
     snap: str | None,
     vmaf: bool,
+    path_in: Path | None,
+    mezzanine: str | None,
     jobs: int,
     force: bool,
     executor: str,
@@ -59,11 +72,16 @@ def command(
     retries: int,
     cpus_per_task: float,
 ) -> None:
-    """Make vertical episodes from MASTER: reframe, burn subtitles, split, encode.
+    """Make vertical episodes from MASTER: plan everything, then render each episode once.
 
-    Stages already done with the same inputs and settings are skipped, so a
-    killed run resumes where it stopped. With --executor ray the episodes are
-    encoded as tasks on a Ray cluster (every node must see the same paths).
+    The plan (crop path, subtitle layer, episodes at the cliffhanger markers,
+    loudness) comes first and is saved as plan.json; each episode is then
+    decoded once from the master, reframed, subtitled and encoded into its whole
+    ladder and platform masters by one ffmpeg process. Episodes already done
+    with the same inputs and settings are skipped, so a killed run resumes where
+    it stopped. With --executor ray the episodes render as tasks on a Ray
+    cluster (every node must see the same paths). With --dry-run the plan is
+    printed (JSON) with every ffmpeg command, and nothing is rendered.
     """
     st = get_state()
     spec = JobSpec(
@@ -82,13 +100,16 @@ def command(
         snap=snap,
         vmaf=vmaf,
         jobs=jobs,
+        path_in=path_in,
+        mezzanine=mezzanine or "",
     )
     with make_executor(executor, workers=jobs, address=address, retries=retries, cpus_per_task=cpus_per_task) as pool:
         report = run_job(spec, ffmpeg=st.ffmpeg(), sink=st.sink, force=force, executor=pool)
     if st.dry_run:
+        click.echo(json.dumps(report.plan, indent=2, ensure_ascii=False))
         return
     for stage, status in report.stages.items():
-        click.echo(f"{stage:<8} {status}")
+        click.echo(f"{stage:<9} {status}")
     for ep in report.episodes:  # entries of episodes/manifest.json (docs/manifest.md)
         name = str(ep.get("id") or ep.get("name") or "")
         frames = ep.get("frames", {})
