@@ -235,10 +235,10 @@ def test_cli_batch_on_the_cluster_isolates_a_bad_master(tmp_path: Path, ray_clus
     )
     res = run_cli("batch", str(tmp_path / "series.toml"), "--executor", "ray", "--cpus-per-task", "2")
     assert res.exit_code == 2, res.output
-    # a task is the master's whole job: its reframe and ladder encodes ran 2 x264 threads (no markers:
-    # no split; the split's cap is tested in test_split)
+    # a task is the master's whole job: its one render's encodes ran 2 x264 threads (no markers: one
+    # episode; no reframed intermediate)
     made = sorted((tmp_path / "o-good").rglob("*.mp4"))
-    assert {p.parent.name for p in made} == {"work", "mp4"}, made
+    assert {p.parent.name for p in made} == {"mp4"}, made
     for path in made:
         assert x264_threads(path) == 2, path
     assert f"ok      {good} -> {tmp_path / 'o-good'}" in res.stdout

@@ -60,10 +60,11 @@ def test_batch_file(tmp_path: Path) -> None:
     f.write_text(
         '[defaults]\nsubtitle_preset = "elder-xl"\nmasters = ["douyin"]\n'
         '[[job]]\nmaster = "a.mp4"\nout = "out/a"\nsubs = ["a.zh.srt"]\nmarkers = "a.edl"\n'
-        '[[job]]\nmaster = "b.mp4"\nout = "out/b"\nladder = "hevc"\n'
+        '[[job]]\nmaster = "b.mp4"\nout = "out/b"\nladder = "hevc"\npath_in = "b.path.json"\nmezzanine = "lossless"\n'
     )
     batch = load_batch_file(f)
     a, b = batch.jobs
+    assert b.path_in == tmp_path / "b.path.json" and b.mezzanine == "lossless" and a.path_in is None
     assert a.master == tmp_path / "a.mp4" and a.subs == (tmp_path / "a.zh.srt",) and a.markers == tmp_path / "a.edl"
     assert a.subtitle_preset == "elder-xl" and a.masters == ("douyin",)
     assert b.ladder == "hevc" and b.subtitle_preset == "elder-xl" and b.markers is None
@@ -109,7 +110,7 @@ def test_batch_file_takes_every_job_option(tmp_path: Path) -> None:
     set_here = {"master", "out", "subs", "markers", "burn_lang", "aspect", "reframe_mode", "packages",
                 "free_episodes", "snap", "vmaf", "jobs"}  # fmt: skip
     untouched = {f.name for f in fields(JobSpec)} - set_here
-    assert untouched == {"subtitle_preset", "ladder", "masters"}  # covered by test_batch_file
+    assert untouched == {"subtitle_preset", "ladder", "masters", "path_in", "mezzanine"}  # in test_batch_file
 
 
 def test_batch_runs_masters_side_by_side(tmp_path: Path) -> None:

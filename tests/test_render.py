@@ -103,3 +103,78 @@ def test_run_renders_each_episode_frame_and_sample_exact(
             assert _indices(top, (v.width, v.height), (crop_x, *crop)) == list(range(a, b)), e["id"]
     manifest = json.loads((out / "episodes" / "manifest.json").read_text())
     assert manifest["totals"]["verified"], [e["verification"] for e in manifest["episodes"]]
+
+
+def test_dry_run_prints_the_whole_plan_and_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing earlier needs to exist and nothing is written: the plan (episodes, frames, exact times,
+    loudness pass) and each episode's render commands, as JSON."""
+    _short_episodes(tmp_path, monkeypatch)
+    master = make_clip(tmp_path / "m.mp4", frames=75, shot_len=25)
+    (tmp_path / "m.zh.srt").write_text("1\n00:00:00,200 --> 00:00:01,600\n你到底去了哪里？\n", encoding="utf-8")
+    (tmp_path / "cuts.csv").write_text("frame,name\n25,EP01\n52,EP02\n")
+    out = tmp_path / "out"
+    res = run_cli("run", str(master), "--subs", str(tmp_path / "m.zh.srt"), "--markers", str(tmp_path / "cuts.csv"),
+                  "--snap", "0f", "--masters", "douyin", "--mezzanine", "-o", str(out), "--dry-run")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    plan = json.loads(res.stdout)
+    assert not out.exists()
+    eps = plan["episodes"]
+    assert [(e["frames"]["first"], e["frames"]["count"]) for e in eps] == [(0, 25), (25, 27), (52, 23)]
+    assert [e["start"] for e in eps] == ["0", "1", "52/25"] and eps[2]["end"] == "3"
+    assert plan["picture"]["kind"] == "crop" and plan["subtitles"]["events"] == 1
+    assert len(plan["commands"]) == 3 and all("ebur128" in c for c in plan["commands"])  # loudness, pass 1
+    for e in eps:
+        renders = [c for c in e["commands"] if "pipe:0" in c]
+        assert len(renders) == 1, e["commands"]  # one process per episode...
+        render = renders[0]
+        # ...writing the whole ladder, the platform master and the mezzanine
+        assert render.count("libx264") == 6 and "-f dash" in render and "douyin.mp4" in render
+        assert f"{e['id']}.mp4" in render
+    assert any("ass=" in c for c in eps[0]["commands"])  # the episode's subtitle sprites are drawn
+    # the global flag gives the same plan, with the commands also printed as lines
+    res = run_cli("--dry-run", "run", str(master), "--markers", str(tmp_path / "cuts.csv"), "--snap", "0f",
+                  "-o", str(out))  # fmt: skip
+    assert res.exit_code == 0 and not out.exists()
+    printed = [line for line in res.stdout.splitlines() if "pipe:0" in line and not line.startswith(" ")]
+    assert len(printed) == 3  # and inside the plan's JSON (indented)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("late-marker", "shorter than"),
+        ("path", "path has 60 positions but the source has 75 frames"),
+        ("long-subs", "runs past the end of the picture"),
+        ("long-soft-subs", "runs past the end of the picture"),
+    ],
+)
+def test_bad_input_is_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, message: str
+) -> None:
+    master = make_clip(tmp_path / "m.mp4", frames=75, shot_len=25)  # 3 s
+    out = tmp_path / "out"
+    args = ["run", str(master), "-o", str(out)]
+    if case == "late-marker":  # the default split preset: episodes of at least 5 s
+        (tmp_path / "cuts.csv").write_text("frame,name\n50,EP01\n")
+        args += ["--markers", str(tmp_path / "cuts.csv")]
+    elif case == "path":  # a crop path made for another master
+        other = make_clip(tmp_path / "other.mp4", frames=60, shot_len=20)
+        assert (
+            run_cli(
+                "reframe", str(other), "-o", str(tmp_path / "o.mp4"), "--path-out", str(tmp_path / "p.json")
+            ).exit_code
+            == 0
+        )
+        args += ["--path-in", str(tmp_path / "p.json")]
+    else:
+        subs = tmp_path / ("m.zh.srt" if case == "long-subs" else "m.en.srt")
+        subs.write_text("1\n00:00:01,000 --> 00:00:02,000\nhi\n\n2\n00:00:04,000 --> 00:00:05,000\nbye\n")
+        if case == "long-soft-subs":
+            (tmp_path / "m.zh.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\n你好\n", encoding="utf-8")
+            args += ["--subs", str(tmp_path / "m.zh.srt")]
+        args += ["--subs", str(subs)]
+    res = run_cli(*args)
+    assert res.exit_code == 3, res.output
+    lines = [line for line in res.stderr.splitlines() if "error" in line]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in res.stderr, res.stderr
+    assert not out.exists()

@@ -504,17 +504,23 @@ def _encode_source(
     has_audio = audio_filter is not None
 
     # 2. one pass: every rung, every platform master and the extra outputs --------------------------------
-    out.mkdir(parents=True, exist_ok=True)
     cmaf_dir = out / "cmaf"
     work = out / ".work"
+    dry = ff.dry_run
+
+    def folder(final: Path) -> Path:  # written under a temporary name, renamed when complete (a dry run: nothing)
+        return final if dry else stack.enter_context(atomic_dir(final))
+
+    if not dry:
+        out.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        tmp = stack.enter_context(atomic_dir(cmaf_dir))
+        tmp = folder(cmaf_dir)
         outputs = [_ladder_output(lad, pic, tmp / "manifest.mpd", report, rep, audio_filter)]
         masters_tmp: Path | None = None
         links: list[tuple[Path, Path]] = []  # (same encode as, dest): platforms with identical settings
         master_files: list[tuple[PlatformSpec, Path]] = []
         if specs:
-            masters_tmp = stack.enter_context(atomic_dir(out / "masters"))
+            masters_tmp = folder(out / "masters")
             made: dict[tuple[str, ...], Path] = {}
             for spec in specs:
                 dest = masters_tmp / f"{_master_name(spec)}.mp4"
@@ -528,7 +534,8 @@ def _encode_source(
                 master_files.append((spec, dest))
         lossless_ref: Path | None = None
         if settings.vmaf and reference is None and "mp4" in packages:
-            work.mkdir(exist_ok=True)
+            if not dry:
+                work.mkdir(exist_ok=True)
             lossless_ref = work / "reference.mkv"
             top = lad.rungs[0]
             outputs.append(Output(lossless_ref, (f"{_picture_filter(pic, rate, EncodeReport('', ''), Reporter(None, 'encode'))},"
@@ -539,8 +546,7 @@ def _encode_source(
         frames = run(ff, command(source, outputs, ff), source, "encode")
         if frames is not None and source.frames is not None and frames != source.frames and not ff.dry_run:
             raise FFmpegError(f"the render piped {frames} frames, expected {source.frames}")
-        if ff.dry_run:
-            stack.pop_all()  # nothing was written: nothing to rename
+        if dry:
             return report
         for first, dest in links:
             os.link(first, dest)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from ..errors import InputError, VertcutError
 from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_path
 from ..media import probe
+from ..media.probe import MediaInfo
 from ..progress import ProgressSink, Reporter
 from .executor import Executor, LocalExecutor
 from .ledger import Ledger, stage_key
@@ -138,10 +140,6 @@ def run_job(
         VertcutError: bad input (before any encode), or the first episode that failed (the others are
             finished and recorded first; a rerun redoes only the failed ones).
     """
-    from ..analysis import analyse
-    from ..render.episode import render_task
-    from .plan import plan_job
-
     ff = ffmpeg or FFmpeg(sink=sink)
     rep = Reporter(sink, "job")
     out = Path(spec.out)
@@ -160,6 +158,33 @@ def run_job(
     ledger = Ledger(out)
     work = out / "work"
     dry = ff.dry_run
+    created = not out.exists()
+    try:
+        return _run_locked(spec, info, ff, rep, out, ledger, work, report, collect, force, executor)
+    except VertcutError:
+        if created and not dry and not any(ledger.state.glob("episode-*.done.json")):
+            shutil.rmtree(out, ignore_errors=True)  # bad input found while planning: nothing is left behind
+        raise
+
+
+def _run_locked(
+    spec: JobSpec,
+    info: MediaInfo,
+    ff: FFmpeg,
+    rep: Reporter,
+    out: Path,
+    ledger: Ledger,
+    work: Path,
+    report: JobReport,
+    collect: ProgressSink,
+    force: bool,
+    executor: Executor | None,
+) -> JobReport:
+    from ..analysis import analyse
+    from ..render.episode import render_episode, render_task
+    from .plan import plan_job
+
+    dry = ff.dry_run
     with contextlib.nullcontext() if dry else ledger.locked():
         if not dry:
             for stage, old in _RETIRED.items():
@@ -170,24 +195,47 @@ def run_job(
             for marker in ledger.state.glob("episode-*.done.json"):
                 marker.unlink()
 
+        planning: list[str] = []  # the commands planning ran (loudness: pass 1)
+
+        def planned(ev: Any) -> None:
+            if ev.kind == "command":
+                planning.append(ev.text)
+            collect(ev)
+
         analysis = analyse(spec.master, sink=collect, threads=ff.threads)
         report.stages["analyse"] = "done"
-        plan = plan_job(spec, info, analysis=analysis, ffmpeg=ff, sink=collect, work=None if dry else work)
+        plan = plan_job(spec, info, analysis=analysis, ffmpeg=ff.with_sink(planned), sink=planned,
+                        work=None if dry else work)  # fmt: skip
         report.stages["plan"] = "done"
         if dry:
-            report.plan = plan.to_json()
+            report.plan = {**plan.to_json(), "commands": planning}
         else:
             plan.write(out / "plan.json")
             if plan.camera is not None:
                 plan.camera.write(work / "reframe-path.json")
 
         # --- render: each episode once, on this machine or on the cluster ---------------------------
-        pool = executor if executor is not None and not dry else LocalExecutor(spec.jobs)
+        if dry:  # every command each episode's render would run, in the plan printed
+            assert report.plan is not None
+            for ep, entry in zip(plan.episodes, report.plan["episodes"], strict=True):
+                commands: list[str] = []
+
+                def record(ev: Any, commands: list[str] = commands) -> None:
+                    if ev.kind == "command":
+                        commands.append(ev.text)
+                    collect(ev)
+
+                render_episode(ep, ffmpeg=ff.with_sink(record), sink=record)
+                entry["commands"] = commands
+            report.stages["render"] = "dry run"
+            rep.info("dry run: nothing was rendered or written")
+            return report
+        pool = executor if executor is not None else LocalExecutor(spec.jobs)
         task_ff = _task_runner(ff, pool)
         todo: list[tuple[str, str, EpisodeRender]] = []
         for ep in plan.episodes:
             name, key = f"episode-{ep.name}", _episode_key(spec, ep)
-            if not dry and ledger.is_done(name, key):
+            if ledger.is_done(name, key):
                 continue
             todo.append((name, key, replace(ep, threads=task_ff.threads)))
         skipped = len(plan.episodes) - len(todo)
@@ -198,7 +246,7 @@ def run_job(
             name, key, ep = todo[outcome.index]
             if outcome.error is not None:
                 failures.append(outcome.error)
-            elif not dry:
+            else:
                 ledger.mark(name, key, [ep.dest / "report.json", *([ep.mezzanine_dest] if ep.mezzanine_dest else [])])
                 if pool.name != "local":
                     enc.info(f"{ep.name} rendered on {outcome.worker.get('host')} (pid {outcome.worker.get('pid')})")
@@ -210,9 +258,6 @@ def run_job(
             raise failures[0]
         enc.end(f"{len(todo)} episode(s) rendered, {skipped} already done")
         report.stages["render"] = "skipped" if not todo else "done"
-        if dry:
-            rep.info("dry run: nothing was rendered; the plan is above")
-            return report
 
         # --- the series: manifest, other languages, contact sheet, report -----------------------------
         from .manifest import write_manifest

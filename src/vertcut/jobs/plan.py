@@ -272,6 +272,12 @@ def plan_job(
         pic = Picture(picture.output, "yuv420p", OUTPUT_COLOR, split.table.time_base, v.frame_rate, split.end_seconds)
         options = BurnOptions(burn_src, spec.subtitle_preset, lang)
         subtitles = plan_subtitles(pic, options, path=master, reporter=Reporter(sink, "subtitles"))
+    if other:
+        from ..subtitles import load_subtitles
+        from ..subtitles.layer import check_fits
+
+        for path in other.values():  # the other languages are re-timed per episode: they must fit too
+            check_fits(load_subtitles(path), split.end_seconds, Reporter(sink, "subtitles"))
     settings = EncodeSettings(spec.ladder, tuple(spec.packages), tuple(spec.masters), spec.vmaf)
     settings.resolved()  # an unknown ladder or platform before any work
     cache = _LoudnessCache(work / "loudness.json" if work is not None else None, master)

@@ -1,4 +1,4 @@
-"""Timing repair, lint, ASS generation and burn-in.
+"""Timing repair, lint and ASS generation for burn-in (the layer itself: :mod:`vertcut.subtitles.layer`).
 
 The burn-in happens on the already-vertical picture: the subtitle layout is
 in output-frame pixels (sizes in presets are for 1080x1920 and scale with
@@ -19,13 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
 
-from ..ffmpeg import FFmpeg
-from ..fsutil import atomic_path
-from ..media.probe import probe
 from ..presets import load_preset
-from ..progress import ProgressSink, Reporter
 from ..timebase import parse_time
 from .fonts import FontInfo, advance, font_for, missing_glyphs
 from .layout import NO_END, NO_START, break_lines, display_len, word_boundaries
@@ -38,7 +33,6 @@ __all__ = [
     "Finding",
     "ass_events",
     "ass_fontsize",
-    "burn",
     "lint",
     "repair_timing",
     "split_long_cues",
@@ -520,46 +514,3 @@ def _text_box(
     x0, x1 = max(0, int(w / 2 - half)), min(w, math.ceil(w / 2 + half))
     y0, y1 = max(0, int(h - bottom - (rows + 0.5) * line - 2 * border)), min(h, int(h - bottom + line / 2 + 2 * border))
     return x0, y0, x1 - x0, y1 - y0
-
-
-def burn(
-    src_video: str | Path,
-    subs: str | Path | SubtitleTrack,
-    out: str | Path,
-    *,
-    preset: str | SubtitleStyle = "elder-large",
-    lang: str | None = None,
-    safe_area: str | None = None,
-    ffmpeg: FFmpeg | None = None,
-    sink: ProgressSink | None = None,
-    encoder_args: list[str] | None = None,
-    method: Literal["auto", "sprites", "ass"] = "auto",
-) -> BurnResult:
-    """Burn ``subs`` into ``src_video`` (written atomically to ``out``).
-
-    ``method``: ``sprites`` draws each on-screen state once and composites it with ``overlay``
-    (:mod:`vertcut.subtitles.sprites`); ``ass`` runs ffmpeg's ``ass`` filter on every frame; ``auto``
-    takes ``sprites`` for 8-bit Y'CbCr pictures with square pixels and no rotation, else ``ass``.
-    To burn while reframing (one encode fewer), pass :class:`BurnOptions` to ``vertcut.reframe.reframe``.
-
-    Raises:
-        InvalidMediaError: ``method="sprites"`` on a picture the sprite blend does not cover.
-        SubtitleError: unreadable subtitles, or text the font cannot show (names the characters).
-        FFmpegError: the encode failed.
-    """
-    src_video, out = Path(src_video), Path(out)
-    ff = ffmpeg or FFmpeg(sink=sink)
-    rep = Reporter(sink, "subtitles")
-    v = probe(src_video).require_video()
-    from .layer import BurnOptions, Picture, subtitle_layer
-
-    options = BurnOptions(subs, preset, lang, safe_area, method)
-    enc = encoder_args or ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
-    with subtitle_layer(Picture.of(v), options, path=src_video, ffmpeg=ff, reporter=rep) as layer:
-        graph = layer.filter("0:v:0", "vsub", first_input=1)
-        args = ["-i", str(src_video), *layer.inputs, "-filter_complex", graph, "-map", "[vsub]", "-map", "0:a?"]
-        args += [*enc, "-c:a", "copy", "-movflags", "+faststart"]
-        with atomic_path(out) as tmp_out:
-            ff.run([*args, str(tmp_out)], stage="subtitles", duration=v.duration)
-    rep.end(f"{layer.cues} cues, {layer.font.family} {layer.fontsize:g}")
-    return layer.result(out)

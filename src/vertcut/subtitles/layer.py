@@ -19,16 +19,20 @@ from typing import Literal
 
 from ..errors import InvalidMediaError, SubtitleError
 from ..ffmpeg import FFmpeg, escape_filter_path, require_filter
-from ..media.probe import ColorInfo, VideoStreamInfo
+from ..fsutil import atomic_path
+from ..media.probe import ColorInfo, VideoStreamInfo, probe
 from ..presets import load_preset
-from ..progress import Reporter
+from ..progress import ProgressSink, Reporter
 from .burn import BurnResult, Finding, _style, _text_box, ass_document, ass_events, repair_timing, split_long_cues
 from .fonts import FontInfo, font_for, missing_glyphs
 from .sprites import Event, SpriteTrack, render_sprites, sprite_pixel_formats
 from .style import SubtitleStyle
 from .track import SubtitleTrack, load_subtitles, srt_time
 
-__all__ = ["BurnOptions", "Picture", "SubtitleLayer", "SubtitlePlan", "draw_layer", "plan_subtitles", "subtitle_layer"]
+__all__ = [
+    "OVERRUN", "BurnOptions", "Picture", "SubtitleLayer", "SubtitlePlan", "burn", "check_fits", "draw_layer", "plan_subtitles",
+    "subtitle_layer",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,30 @@ class SubtitleLayer:
         return f"[{main}]null[{out}]"  # nothing to draw
 
 
+OVERRUN = Fraction(1)  # how far past the picture's end the last cue may run (clipped, with a warning)
+
+
+def check_fits(track: SubtitleTrack, duration: Fraction, reporter: Reporter | None = None) -> None:
+    """Refuse subtitles that do not belong to a picture ``duration`` long: a cue that starts after its
+    end, or a last cue ending more than :data:`OVERRUN` after it (subtitles for another cut). A last
+    cue running past the end by less is clipped, with a warning.
+
+    Raises:
+        SubtitleError: naming the first cue beyond the end and how many there are.
+    """
+    late = [(n, c) for n, c in enumerate(track.cues, 1) if c.start >= duration or c.end > duration + OVERRUN]
+    if late:
+        n, c = late[0]
+        raise SubtitleError(
+            f"cue {n} ({srt_time(c.start)} --> {srt_time(c.end)}) runs past the end of the picture "
+            f"({srt_time(duration)}); {len(late)} cue(s) beyond it: subtitles for another cut?",
+            path=track.path,
+            line=c.line or None,
+        )
+    if track.cues and track.cues[-1].end > duration and reporter is not None:
+        reporter.warning(f"the last cue runs past the picture's end ({srt_time(duration)}); clipped")
+
+
 def plan_subtitles(
     picture: Picture,
     options: BurnOptions,
@@ -182,17 +210,7 @@ def plan_subtitles(
     subs = options.subs
     track = subs if isinstance(subs, SubtitleTrack) else load_subtitles(subs)
     if picture.duration is not None:
-        late = [(n, c) for n, c in enumerate(track.cues, 1) if c.start >= picture.duration]
-        if late:
-            n, c = late[0]
-            raise SubtitleError(
-                f"cue {n} starts at {srt_time(c.start)}, after the picture ends ({srt_time(picture.duration)}): "
-                f"{len(late)} cue(s) can never be shown (subtitles for another cut?)",
-                path=track.path,
-                line=c.line or None,
-            )
-        if track.cues and track.cues[-1].end > picture.duration and reporter is not None:
-            reporter.warning(f"the last cue runs past the picture's end ({srt_time(picture.duration)}); clipped")
+        check_fits(track, picture.duration, reporter)
     lang = options.lang
     if lang is None:
         from ..jobs.job import subtitle_language
@@ -281,3 +299,47 @@ def subtitle_layer(
     plan = plan_subtitles(picture, options, path=path, reporter=reporter)
     with draw_layer(plan, ffmpeg=ffmpeg) as layer:
         yield layer
+
+
+def burn(
+    src_video: str | Path,
+    subs: str | Path | SubtitleTrack,
+    out: str | Path,
+    *,
+    preset: str | SubtitleStyle = "elder-large",
+    lang: str | None = None,
+    safe_area: str | None = None,
+    ffmpeg: FFmpeg | None = None,
+    sink: ProgressSink | None = None,
+    encoder_args: list[str] | None = None,
+    method: Literal["auto", "sprites", "ass"] = "auto",
+) -> BurnResult:
+    """Burn ``subs`` into ``src_video`` (written atomically to ``out``).
+
+    ``method``: ``sprites`` draws each on-screen state once and composites it with ``overlay``
+    (:mod:`vertcut.subtitles.sprites`); ``ass`` runs ffmpeg's ``ass`` filter on every frame; ``auto``
+    takes ``sprites`` for 8-bit Y'CbCr pictures with square pixels and no rotation, else ``ass``.
+    To burn while reframing (one encode fewer), pass :class:`BurnOptions` to ``vertcut.reframe.reframe``.
+
+    Raises:
+        InvalidMediaError: ``method="sprites"`` on a picture the sprite blend does not cover.
+        SubtitleError: unreadable subtitles, or text the font cannot show (names the characters).
+        FFmpegError: the encode failed.
+    """
+    src_video, out = Path(src_video), Path(out)
+    ff = ffmpeg or FFmpeg(sink=sink)
+    rep = Reporter(sink, "subtitles")
+    v = probe(src_video).require_video()
+    from ..render.graph import Output, Source, command, run
+
+    options = BurnOptions(subs, preset, lang, safe_area, method)
+    enc = encoder_args or ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
+    with subtitle_layer(Picture.of(v), options, path=src_video, ffmpeg=ff, reporter=rep) as layer:
+        # the same compositing as the one-pass render, on a file ffmpeg decodes itself
+        source = Source(["-i", str(src_video), *layer.inputs], layer.filter("0:v:0", "src", first_input=1),
+                        v.duration or Fraction(0), audio="0:a?")  # fmt: skip
+        with atomic_path(out) as tmp_out:
+            output = Output(tmp_out, ("",), (*enc, "-movflags", "+faststart"), ("-c:a", "copy"))
+            run(ff, command(source, [output], ff), source, "subtitles")
+    rep.end(f"{layer.cues} cues, {layer.font.family} {layer.fontsize:g}")
+    return layer.result(out)

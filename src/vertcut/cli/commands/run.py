@@ -46,7 +46,10 @@ __all__ = ["command"]
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="Episodes encoded at once."
 )
-@click.option("--force", is_flag=True, help="Redo every stage, even those already done.")
+@click.option("--force", is_flag=True, help="Redo every episode, even those already done.")
+@click.option(
+    "--dry-run", "dry_run", is_flag=True, help="Plan, print the plan and every ffmpeg command; render nothing."
+)
 @executor_options
 def command(
     master: Path,
@@ -67,6 +70,7 @@ def command(
     mezzanine: str | None,
     jobs: int,
     force: bool,
+    dry_run: bool,
     executor: str,
     address: str,
     retries: int,
@@ -103,9 +107,11 @@ def command(
         path_in=path_in,
         mezzanine=mezzanine or "",
     )
+    dry = st.dry_run or dry_run
+    ff = st.ffmpeg().replace(dry_run=True) if dry else st.ffmpeg()
     with make_executor(executor, workers=jobs, address=address, retries=retries, cpus_per_task=cpus_per_task) as pool:
-        report = run_job(spec, ffmpeg=st.ffmpeg(), sink=st.sink, force=force, executor=pool)
-    if st.dry_run:
+        report = run_job(spec, ffmpeg=ff, sink=st.sink, force=force, executor=pool)
+    if dry:
         click.echo(json.dumps(report.plan, indent=2, ensure_ascii=False))
         return
     for stage, status in report.stages.items():
