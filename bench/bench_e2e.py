@@ -55,7 +55,7 @@ def _vertcut(out: Path, cache: Path, *extra: str) -> None:
         [sys.executable, "-m", "vertcut", "-q", "run", str(SAMPLE / "master.mp4"), "--subs",
          str(SAMPLE / "master.zh.srt"), "--subs", str(SAMPLE / "master.en.srt"), "--markers",
          str(SAMPLE / "markers.edl"), "-o", str(out), *extra],
-        check=True, env=_env(cache),
+        check=True, env=_env(cache), stdout=subprocess.DEVNULL,
     )  # fmt: skip
 
 

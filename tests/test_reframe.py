@@ -248,3 +248,27 @@ def test_cli_reframe_with_subtitles(tmp_path: Path, clip: Path) -> None:
     res = run_cli("reframe", str(clip), "-o", str(tmp_path / "b.mp4"), "--size", "360x640", "--subs", str(bad))
     assert res.exit_code == EXIT_INPUT and "bad.zh.srt" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "b.mp4").exists()
+
+
+def test_long_paths_are_solved_in_windows_without_seams() -> None:
+    """An hour-long shot's path is solved window by window (flat memory) and costs about what one LP
+    over the whole shot costs: nothing changes at the seams."""
+    from vertcut.reframe.plan import SEAM, WINDOW, _l1_window, l1_path
+
+    n = 3 * WINDOW + 100
+    i = np.arange(n, dtype=np.float64)
+    target = 300 + 250 * np.sin(i / 160) + np.where((i // 300) % 2 == 0, 40.0, -40.0)
+    slack = np.full(n, 25.0)
+
+    def cost(x: np.ndarray) -> float:
+        d = [np.abs(np.diff(x, k)).sum() for k in (1, 2, 3)]
+        return 10 * d[0] + d[1] + 100 * d[2] + 1000 * np.clip(np.abs(x - target) - slack, 0, None).sum()
+
+    windowed = l1_path(target, slack, 0.0, 1000.0, max_step=4.0)
+    whole = _l1_window(target, slack, 0.0, 1000.0, 4.0, np.full(n, np.nan))
+    assert np.abs(np.diff(windowed)).max() <= 4.0 + 1e-6
+    assert cost(windowed) <= 1.02 * cost(whole), (cost(windowed), cost(whole))
+    # at every seam the path goes on as smoothly as inside a window (no kink where a window starts)
+    acc = np.abs(np.diff(windowed, 2))
+    for seam in range(WINDOW, n - 2, WINDOW - SEAM):
+        assert acc[seam - 2 : seam + 2].max() <= max(0.05, np.percentile(acc, 99)), seam

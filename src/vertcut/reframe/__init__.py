@@ -106,6 +106,9 @@ def plan_picture(
 
             analysis = analyse(src, sink=sink, threads=ffmpeg.threads if ffmpeg else None)
         camera = plan_camera(analysis, cw, ch, mode=mode)
+    cw, ch = camera.crop_width, camera.crop_height  # a given path brings its own crop size
+    if cw > v.width or ch > v.height:
+        raise InvalidMediaError(f"the crop path's window {cw}x{ch} is larger than the source", path=path_in or src)
     pad = frozenset(i for s in camera.shots if s.mode == "pad" for i in range(s.start, s.stop))
     piped = (ow, oh) if pad else (cw, ch)  # crops only: pipe them at crop size and let ffmpeg scale
     y0 = (v.height - ch) // 2 // 2 * 2

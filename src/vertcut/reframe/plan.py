@@ -114,6 +114,10 @@ def crop_size(width: int, height: int, aspect: Fraction, sar: Fraction = Fractio
     return width, max(2, ch)
 
 
+WINDOW = 720  # path samples one LP solves at most (an hour-long shot costs as much memory as a minute)
+SEAM = 60  # samples of each window pinned to the previous window's solution
+
+
 def l1_path(
     target: npt.NDArray[np.float64],
     slack: npt.NDArray[np.float64],
@@ -127,13 +131,45 @@ def l1_path(
     plus a large penalty for leaving the band (so a target that jumps faster
     than ``max_step`` per sample cannot make the problem infeasible), with
     ``|D1 x| <= max_step`` as a hard speed limit.
+
+    A long path is solved in windows of :data:`WINDOW` samples, so memory stays flat with the shot's
+    length: each window after the first starts :data:`SEAM` samples before the previous one's end,
+    with those samples pinned to the previous solution (position, speed and acceleration continue
+    across the seam), and keeps what follows.
     """
+    n = target.shape[0]
+    if n <= WINDOW:
+        return _l1_window(target, slack, lo, hi, max_step, np.full(n, np.nan))
+    out = np.empty(n)
+    start = 0
+    while start < n:
+        stop = min(n, start + WINDOW)
+        pinned = np.full(stop - start, np.nan)
+        if start > 0:
+            pinned[:SEAM] = out[start : start + SEAM]
+        out[start:stop] = _l1_window(target[start:stop], slack[start:stop], lo, hi, max_step, pinned)
+        if stop == n:
+            break
+        start = stop - SEAM
+    return out
+
+
+def _l1_window(
+    target: npt.NDArray[np.float64],
+    slack: npt.NDArray[np.float64],
+    lo: float,
+    hi: float,
+    max_step: float | None,
+    pinned: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """One LP of :func:`l1_path`; samples where ``pinned`` is not NaN are fixed to it."""
     from scipy.optimize import linprog
     from scipy.sparse import csr_matrix, diags, eye, hstack, vstack
 
     n = target.shape[0]
     if n < 4:
-        return np.full(n, float(np.clip(np.median(target), lo, hi)))
+        free = np.isnan(pinned)
+        return np.where(free, float(np.clip(np.median(target), lo, hi)), pinned)
     # sparse difference operators: a shot of thousands of samples must not build dense n x n matrices
     stencils = {1: [-1.0, 1.0], 2: [1.0, -2.0, 1.0], 3: [-1.0, 3.0, -3.0, 1.0]}
     d = [diags(stencils[k], list(range(k + 1)), shape=(n - k, n), format="csr") for k in (1, 2, 3)]
@@ -164,10 +200,11 @@ def l1_path(
         rhs += [np.full(sizes[0], max_step), np.full(sizes[0], max_step)]
     a_ub = vstack(rows).tocsr()
     b_ub = np.concatenate(rhs)
-    bounds = [(lo, hi)] * n + [(0.0, None)] * (total - n)
+    bounds: list[tuple[float, float | None]] = [(lo, hi) if np.isnan(p) else (float(p), float(p)) for p in pinned]
+    bounds += [(0.0, None)] * (total - n)
     res = linprog(weights, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
     if res.status != 0 or res.x is None:
-        return np.clip(target, lo, hi)
+        return np.where(np.isnan(pinned), np.clip(target, lo, hi), pinned)
     return np.asarray(res.x[:n], dtype=np.float64)
 
 
