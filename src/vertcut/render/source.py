@@ -37,6 +37,7 @@ from ..media.threads import decode_threads
 __all__ = ["AudioWindow", "FrameRangeSource", "NutWriter", "decode_range"]
 
 _QUEUE = 16  # decoded frames in flight between the decode thread and the render loop
+_WRITE_BUFFER = 1 << 22  # bytes the NUT muxer collects before writing to the pipe
 _PREROLL = Fraction(1)  # seconds before the range the demuxer seeks to (audio muxed ahead of the picture)
 
 
@@ -233,7 +234,8 @@ class NutWriter:
         rate: Fraction,
         audio: AudioWindow | None = None,
     ) -> None:
-        self._out = av.open(_PipeFile(proc), "w", format="nut")
+        # a frame per write (libav's default is 32 KiB writes: 30 a frame, each a wake-up of ffmpeg)
+        self._out = av.open(_PipeFile(proc), "w", format="nut", buffer_size=_WRITE_BUFFER)
         s = self._out.add_stream("rawvideo")
         s.width, s.height, s.pix_fmt = size[0], size[1], pix_fmt
         s.time_base = time_base
