@@ -7,15 +7,15 @@ import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from queue import Queue
 from typing import TYPE_CHECKING, Any
 
+import av
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidMediaError
 from ..media.probe import open_container, probe
-from ..media.threads import decode_threads
+from ..media.threads import decode_threads, in_background
 from ..progress import Reporter
 
 if TYPE_CHECKING:
@@ -131,16 +131,16 @@ def _small_rgb(frame: Any, size: tuple[int, int]) -> npt.NDArray[np.float32]:
     return rgb
 
 
-def _decoder(container: Any, stream: Any, out: Queue[Any], stop: threading.Event, small: tuple[int, int]) -> None:
-    """Decode thread: pushes (frame, small RGB array) pairs; None ends the stream."""
-    try:
+def _decoder(container: Any, stream: Any, small: tuple[int, int]) -> Any:
+    """The producer of (frame, small RGB array) pairs for :func:`vertcut.media.threads.in_background`."""
+
+    def produce(put: Any, stop: threading.Event) -> None:
         for frame in container.decode(stream):
             if stop.is_set():
                 break
-            out.put((frame, _small_rgb(frame, small)))
-        out.put(None)
-    except Exception as exc:  # handed to the consumer, which raises it
-        out.put(exc)
+            put((frame, _small_rgb(frame, small)))
+
+    return produce
 
 
 def run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | None = None) -> Signals:
@@ -165,24 +165,14 @@ def run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | N
     prev_gray: npt.NDArray[np.float32] | None = None
     weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
     xs = (np.arange(sw, dtype=np.float32) + 0.5) / sw
-    q: Queue[Any] = Queue(maxsize=16)
-    stop = threading.Event()
     with open_container(path) as container:
         stream = container.streams.video[0]
         decode_threads(stream, threads)
         # the signals come from small downscaled frames: H.264/HEVC deblocking is wasted work there
         stream.codec_context.options = {"skip_loop_filter": "all"}
-        worker = threading.Thread(target=_decoder, args=(container, stream, q, stop, (sw, sh)), daemon=True)
-        worker.start()
         i = -1
         try:
-            while True:
-                item = q.get()
-                if item is None:
-                    break
-                if isinstance(item, Exception):
-                    raise InvalidMediaError(f"decoding failed at frame {i + 1}: {item}", path=path) from item
-                frame, rgb = item
+            for frame, rgb in in_background(_decoder(container, stream, (sw, sh)), name="vertcut-analyse"):
                 i += 1
                 scores, luma, motion, sal = (_grow(a, i) for a in (scores, luma, motion, sal))
                 cur = rgb
@@ -207,12 +197,8 @@ def run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | N
                 prev, prev_gray = cur, gray
                 if i % 25 == 0:
                     rep.advance(i, n_est, "frames")
-        finally:
-            stop.set()
-            while worker.is_alive():
-                if not q.empty():
-                    q.get_nowait()
-                worker.join(timeout=0.05)
+        except av.error.FFmpegError as exc:
+            raise InvalidMediaError(f"decoding failed at frame {i + 1}: {exc}", path=path) from exc
     n = i + 1
     if n < 1:
         raise InvalidMediaError("has no decodable video frames", path=path)

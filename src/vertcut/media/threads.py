@@ -7,11 +7,13 @@ each has been given a few CPUs: a Ray task with ``--cpus-per-task``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from queue import Queue
 from typing import Any
 
-__all__ = ["cv_threads", "decode_threads"]
+__all__ = ["cv_threads", "decode_threads", "in_background"]
 
 
 def decode_threads(stream: Any, threads: int | None) -> None:
@@ -36,3 +38,46 @@ def cv_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         cv2.setNumThreads(before)
+
+
+def in_background(
+    produce: Callable[[Callable[[Any], None], threading.Event], None], *, maxsize: int = 16, name: str = "vertcut"
+) -> Iterator[Any]:
+    """The items ``produce(put, stop)`` puts, made in a thread of their own and handed over through a
+    bounded queue (so a decode runs beside the work on its frames, and memory stays flat).
+
+    An exception in the producer is raised here, from the item where it happened. When the consumer
+    stops early (or fails), ``stop`` is set, the queue drained and the thread joined.
+    """
+    q: Queue[Any] = Queue(maxsize=maxsize)
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            produce(q.put, stop)
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            q.put(_Failure(exc))
+
+    t = threading.Thread(target=work, daemon=True, name=name)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():
+            while not q.empty():
+                q.get_nowait()
+            t.join(timeout=0.05)
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from queue import Queue
 from typing import Any
 
 import av
@@ -32,7 +31,7 @@ import numpy as np
 from ..errors import InvalidMediaError
 from ..ffmpeg.runner import FFmpegProcess
 from ..media.probe import open_container
-from ..media.threads import decode_threads
+from ..media.threads import decode_threads, in_background
 
 __all__ = ["AudioWindow", "FrameRangeSource", "NutWriter", "decode_range"]
 
@@ -110,97 +109,80 @@ def decode_range(
     if not pts:
         return
     want = np.asarray(pts, dtype=np.int64)
-    q: Queue[Any] = Queue(maxsize=_QUEUE)
-    stop = threading.Event()
 
-    def work() -> None:
-        try:
-            with open_container(path) as c:
-                vs = c.streams.video[0]
-                decode_threads(vs, threads)
-                streams: list[Any] = [vs]
-                a_s = c.streams.audio[0] if audio is not None and c.streams.audio else None
-                lo = hi = 0
-                resampler = None
-                if a_s is not None and audio is not None:
-                    streams.append(a_s)
-                    lo, hi = audio.first_sample, audio.first_sample + audio.samples
-                    resampler = av.AudioResampler(format="flt", layout=audio.layout, rate=audio.sample_rate)
-                seek = int(want[0]) - math.ceil(_PREROLL / time_base)
-                seeked = first > 0 and seek > 0
-                if seeked:
-                    c.seek(seek, stream=vs, backward=True, any_frame=False)
-                video_done = False
-                audio_done = a_s is None
-                warm = seeked  # the first audio frame after a seek is the decoder's warm-up
-                pos: int | None = None
-                for packet in c.demux(*streams):
-                    if stop.is_set():
-                        return
-                    if packet.stream.type == "video":
-                        if video_done:
+    def work(put: Callable[[Any], None], stop: threading.Event) -> None:
+        with open_container(path) as c:
+            vs = c.streams.video[0]
+            decode_threads(vs, threads)
+            streams: list[Any] = [vs]
+            a_s = c.streams.audio[0] if audio is not None and c.streams.audio else None
+            lo = hi = 0
+            resampler = None
+            if a_s is not None and audio is not None:
+                streams.append(a_s)
+                lo, hi = audio.first_sample, audio.first_sample + audio.samples
+                resampler = av.AudioResampler(format="flt", layout=audio.layout, rate=audio.sample_rate)
+            seek = int(want[0]) - math.ceil(_PREROLL / time_base)
+            seeked = first > 0 and seek > 0
+            if seeked:
+                c.seek(seek, stream=vs, backward=True, any_frame=False)
+            video_done = False
+            audio_done = a_s is None
+            warm = seeked  # the first audio frame after a seek is the decoder's warm-up
+            pos: int | None = None
+            for packet in c.demux(*streams):
+                if stop.is_set():
+                    return
+                if packet.stream.type == "video":
+                    if video_done:
+                        continue
+                    for frame in packet.decode():
+                        if frame.pts is None:
                             continue
-                        for frame in packet.decode():
-                            if frame.pts is None:
-                                continue
-                            k = int(np.searchsorted(want, frame.pts))
-                            if k < len(want) and want[k] == frame.pts:
-                                q.put((first + k, frame))
-                                if k == len(want) - 1:
-                                    video_done = True
-                            elif k >= len(want):
-                                video_done = True
-                    elif not audio_done:
-                        for af in packet.decode():
-                            if warm:
-                                warm = False
-                                continue
-                            if pos is None:
-                                if af.pts is None:
-                                    continue
-                                pos = _sample_position(af, a_s)
-                            for part in _trimmed(af, pos, lo, hi, resampler):
-                                q.put(part)
-                            pos += af.samples
-                            if pos >= hi:
-                                audio_done = True
-                    if video_done and audio_done:
-                        break
-                if not video_done:  # the last frames come out when the decoder is flushed
-                    for frame in vs.codec_context.decode(None):
-                        k = int(np.searchsorted(want, frame.pts)) if frame.pts is not None else len(want)
+                        k = int(np.searchsorted(want, frame.pts))
                         if k < len(want) and want[k] == frame.pts:
-                            q.put((first + k, frame))
-            q.put(None)
-        except Exception as exc:
-            q.put(exc)
+                            put((first + k, frame))
+                            if k == len(want) - 1:
+                                video_done = True
+                        elif k >= len(want):
+                            video_done = True
+                elif not audio_done:
+                    for af in packet.decode():
+                        if warm:
+                            warm = False
+                            continue
+                        if pos is None:
+                            if af.pts is None:
+                                continue
+                            pos = _sample_position(af, a_s)
+                        for part in _trimmed(af, pos, lo, hi, resampler):
+                            put(part)
+                        pos += af.samples
+                        if pos >= hi:
+                            audio_done = True
+                if video_done and audio_done:
+                    break
+            if not video_done:  # the last frames come out when the decoder is flushed
+                for frame in vs.codec_context.decode(None):
+                    k = int(np.searchsorted(want, frame.pts)) if frame.pts is not None else len(want)
+                    if k < len(want) and want[k] == frame.pts:
+                        put((first + k, frame))
 
-    t = threading.Thread(target=work, daemon=True, name="vertcut-decode")
-    t.start()
     expected = first
     try:
-        while True:
-            item = q.get()
-            if item is None:
-                break
-            if isinstance(item, Exception):
-                raise InvalidMediaError(f"decoding failed: {item}", path=path) from item
+        for item in in_background(work, maxsize=_QUEUE, name="vertcut-decode"):
             if isinstance(item, tuple):
                 index = item[0]
                 if index != expected:
                     raise InvalidMediaError(f"frame {expected} did not decode (next came {index})", path=path)
                 expected += 1
             yield item
-        if expected != first + len(want):
-            raise InvalidMediaError(
-                f"the decoder stopped at frame {expected}, before the range's end {first + len(want)}", path=path
-            )
-    finally:
-        stop.set()
-        while t.is_alive():
-            while not q.empty():
-                q.get_nowait()
-            t.join(timeout=0.05)
+    except av.error.FFmpegError as exc:
+        raise InvalidMediaError(f"decoding failed: {exc}", path=path) from exc
+    if expected != first + len(want):
+        raise InvalidMediaError(
+            f"the decoder stopped at frame {expected}, before the range's end {first + len(want)}", path=path
+        )
 
 
 class _PipeFile:
