@@ -106,9 +106,12 @@ def _anchor_args(out: Path, ass: Path, fonts: Path) -> list[str]:
 def _vmaf(ff: FFmpeg, dist: Path, ref: Path, log: Path, frames: tuple[int, int] | None = None) -> tuple[float, int]:
     """Mean VMAF of ``dist`` (upscaled to 1080x1920) against ``ref`` (its frames ``frames``), and frames scored."""
     trim = f"trim=start_frame={frames[0]}:end_frame={frames[1]}," if frames else ""
+    # frames paired by their index, not their timestamps: a reference in milliseconds (Matroska) and a
+    # rung in 1/fps would otherwise pair neighbouring frames now and then
+    index = "settb=1/1000,setpts=N*40"
     graph = (
-        "[0:v]scale=1080:1920:flags=bicubic,setsar=1,format=yuv420p,setpts=PTS-STARTPTS[d];"
-        f"[1:v]{trim}setpts=PTS-STARTPTS[r];[d][r]libvmaf=model=version=vmaf_v0.6.1:n_threads=2:"
+        f"[0:v]scale=1080:1920:flags=bicubic,setsar=1,format=yuv420p,{index}[d];"
+        f"[1:v]{trim}{index}[r];[d][r]libvmaf=model=version=vmaf_v0.6.1:n_threads=2:"
         f"n_subsample={SUBSAMPLE}:shortest=1:log_fmt=json:log_path={escape_filter_path(log)}"
     )
     ff.run(["-i", str(dist), "-i", str(ref), "-lavfi", graph, "-f", "null", "-"])

@@ -363,3 +363,20 @@ def test_thread_cap_reaches_the_episode_encodes(tmp_path: Path) -> None:
     assert len(made) == 2
     for path in made:
         assert x264_threads(path) == 1, path.name
+
+
+def test_sound_that_starts_after_the_picture_is_padded_with_silence(tmp_path: Path) -> None:
+    """A master whose audio starts 100 ms after its first frame (as WebM's Vorbis often does): the first
+    episode's sound still covers it from its first frame, silent until the master's sound begins."""
+    src = make_clip(tmp_path / "src.mp4", frames=50, shot_len=25, bframes=False)
+    master = tmp_path / "late-audio.mkv"
+    FFmpeg().run(["-i", str(src), "-itsoffset", "0.1", "-i", str(src), "-map", "0:v", "-map", "1:a", "-c", "copy",
+                  str(master)])  # fmt: skip
+    plan = plan_split(master, _markers(25), cuts=[25], snap="0f", **SHORT)
+    manifest = render_split(plan, tmp_path / "out", encoder_args=LOSSLESS)
+    first = manifest["episodes"][0]["verification"]
+    assert first["ok"] and first["audio_samples"] == first["audio_samples_expected"] == 48000, first
+    audio, _ = _audio(tmp_path / "out" / "ep001.mp4")
+    source, _ = _audio(src)
+    assert np.abs(audio[:, :4700]).max() == 0  # silence for the first 100 ms (MKV times it to the millisecond)
+    assert np.abs(audio[:, 4900:40000] - source[:, 100 : 40000 - 4800]).max() < 1e-6

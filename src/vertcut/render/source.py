@@ -76,6 +76,22 @@ def _trimmed(frame: av.AudioFrame, pos: int, lo: int, hi: int, resampler: Any) -
         yield out
 
 
+def _slack(frame: av.AudioFrame) -> int:
+    """How far (samples) a frame's timestamp may be off its true position: its time base's rounding."""
+    tb = Fraction(frame.time_base or Fraction(1, frame.sample_rate))
+    return max(1, math.ceil(tb * frame.sample_rate))
+
+
+def _silence(a: int, b: int, lo: int, audio: AudioWindow) -> av.AudioFrame:
+    """Silence for samples ``[a, b)`` of the window starting at ``lo`` (where the master has no sound)."""
+    channels = len(av.AudioLayout(audio.layout).channels)
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, (b - a) * channels), np.float32), format="flt", layout=audio.layout)
+    frame.sample_rate = audio.sample_rate
+    frame.pts = a - lo
+    frame.time_base = Fraction(1, audio.sample_rate)
+    return frame
+
+
 def _sample_position(frame: av.AudioFrame, stream: Any) -> int:
     """The index of ``frame``'s first sample on the container's clock. Where the timestamps are coarser
     than a sample (Matroska: milliseconds), the position is snapped to a whole number of frames from
@@ -151,10 +167,16 @@ def decode_range(
                         if warm:
                             warm = False
                             continue
-                        if pos is None:
-                            if af.pts is None:
-                                continue
-                            pos = _sample_position(af, a_s)
+                        if af.pts is None and pos is None:
+                            continue
+                        at = _sample_position(af, a_s) if af.pts is not None else pos
+                        assert at is not None and audio is not None
+                        if pos is None or at - pos > _slack(af):
+                            # the master's sound starts after the window does, or has a gap: silence there
+                            a, b = max(lo if pos is None else pos, lo), min(at, hi)
+                            if b > a:
+                                put(_silence(a, b, lo, audio))
+                            pos = at
                         for part in _trimmed(af, pos, lo, hi, resampler):
                             put(part)
                         pos += af.samples
