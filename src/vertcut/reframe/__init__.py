@@ -175,8 +175,8 @@ def reframe(
     ep = EpisodeRender(0, out.stem, rng, picture, OUTPUT_COLOR, v.is_vfr, audio, None, subs, (Fraction(0), duration),
                        None, out.parent, mezz, out, ff.threads)  # fmt: skip
     rep.start(len(rng.pts), "frames")
-    result = render_episode(ep, ffmpeg=ff, sink=sink)
-    written = int(result.get("frames") or 0)
+    render_episode(ep, ffmpeg=ff, sink=sink)
+    written = 0 if ff.dry_run else len(rng.pts)  # the render checks it piped every frame
     burned = None
     if subs is not None:
         from ..subtitles.burn import BurnResult

@@ -130,9 +130,11 @@ def piped_source(
     return Source(inputs, graph, ep.duration, audio, "", feed, rng.count)
 
 
-def render_episode(ep: EpisodeRender, *, ffmpeg: FFmpeg | None = None, sink: ProgressSink | None = None) -> Any:
+def render_episode(
+    ep: EpisodeRender, *, ffmpeg: FFmpeg | None = None, sink: ProgressSink | None = None
+) -> EncodeReport | None:
     """Render ``ep`` once into its ladder, masters and mezzanine (or the mezzanine alone, when it has no
-    encode settings). Returns the encode report (a dict for a mezzanine-only render).
+    encode settings). Returns the encode report (None for a mezzanine-only render).
 
     Raises:
         InputError: the master no longer decodes; FFmpegError / OutOfSpaceError: the render failed
@@ -163,8 +165,9 @@ def render_episode(ep: EpisodeRender, *, ffmpeg: FFmpeg | None = None, sink: Pro
         if ep.settings is None:
             from .graph import command, run
 
-            frames = run(ff, command(source, extra, ff), source, f"render {ep.name}")
-            return {"frames": frames}
+            run(ff, command(source, extra, ff), source, f"render {ep.name}")
+            rep.end(f"{ep.source.count} frames")
+            return None
         report: EncodeReport = encode_source(source, pic, ep.dest, ep.settings, loudness=ep.loudness, name=ep.name, ffmpeg=ff, sink=sink,
                                              extra=extra)  # fmt: skip
     rep.end(f"{ep.source.count} frames")

@@ -11,10 +11,11 @@ stream of every output, so the picture is made once and encoded once per stream,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from ..errors import FFmpegError
 from ..ffmpeg import FFmpeg
 from ..ffmpeg.runner import FFmpegProcess
 
@@ -55,7 +56,6 @@ class Source:
     audio_head: str = ""
     feed: Callable[[FFmpegProcess], int] | None = None
     frames: int | None = None  # frames the source gives, when known
-    notes: list[str] = field(default_factory=list)
 
 
 def command(source: Source, outputs: Sequence[Output], ff: FFmpeg) -> list[str]:
@@ -84,11 +84,18 @@ def command(source: Source, outputs: Sequence[Output], ff: FFmpeg) -> list[str]:
 
 
 def run(ff: FFmpeg, args: list[str], source: Source, stage: str) -> int | None:
-    """Run the render command (feeding the piped frames, if any); returns the frames piped."""
+    """Run the render command (feeding the piped frames, if any); returns the frames piped.
+
+    Raises:
+        FFmpegError: ffmpeg failed, or fewer or more frames were piped than the source promised.
+    """
     if source.feed is None:
         ff.run(args, stage=stage, duration=source.duration)
         return None
     with ff.open(args, stage=stage, duration=source.duration) as proc:
         if ff.dry_run:
             return 0
-        return source.feed(proc)
+        frames = source.feed(proc)
+    if source.frames is not None and frames != source.frames:
+        raise FFmpegError(f"the render piped {frames} frames, expected {source.frames}", argv=proc.argv)
+    return frames
