@@ -168,8 +168,9 @@ def render_episode(
             run(ff, command(source, extra, ff), source, f"render {ep.name}")
             rep.end(f"{ep.source.count} frames")
             return None
-        report: EncodeReport = encode_source(source, pic, ep.dest, ep.settings, loudness=ep.loudness, name=ep.name, ffmpeg=ff, sink=sink,
-                                             extra=extra)  # fmt: skip
+        report: EncodeReport = encode_source(
+            source, pic, ep.dest, ep.settings, loudness=ep.loudness, name=ep.name, ffmpeg=ff, sink=sink, extra=extra
+        )
     rep.end(f"{ep.source.count} frames")
     return report
 
