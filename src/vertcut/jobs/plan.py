@@ -166,19 +166,15 @@ def _episode_renders(
 
     info, table = split.info, split.table
     v = info.require_video()
-    t0 = int(table.pts[0])
     renders = []
     rep.start(len(split.episodes), "episodes")
     for k, ep in enumerate(split.episodes):
         a, b = ep.frames.start, ep.frames.stop
-        end_pts = int(table.pts[b]) if b < len(table) else t0 + int(split.end_seconds / table.time_base)
-        rng = FrameRangeSource(split.master, a, tuple(int(x) for x in table.pts[a:b]), end_pts, table.time_base,
-                               v.frame_rate)  # fmt: skip
+        rng = FrameRangeSource.of(split.master, table, v.frame_rate, a, b)
         name = split.settings.name_pattern.format(number=ep.number)
-        audio = loudness = None
-        if info.audio:
-            a0 = info.audio[0]
-            audio = AudioWindow(table.seconds(a), table.seconds(a) + ep.duration, a0.sample_rate, a0.layout)
+        audio = AudioWindow.of(info, table.seconds(a), ep.duration)
+        loudness = None
+        if audio is not None:
             key = cache.key(audio)
             if key in cache.data and not ff.dry_run:
                 loudness = cache.data[key]

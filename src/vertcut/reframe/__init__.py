@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidMediaError
 from ..ffmpeg import FFmpeg
-from ..media.probe import FrameTable, MediaInfo, frame_table, probe
+from ..media.probe import MediaInfo, frame_table, probe
 from ..progress import ProgressSink, Reporter
 from ..render.picture import PictureSpec
 from ..render.planes import DEFAULT_ENCODER, OUTPUT_COLOR
@@ -143,7 +143,7 @@ def reframe(
         FFmpegError: the encoder failed.
     """
     from ..render.episode import EpisodeRender, Mezzanine, render_episode
-    from ..render.source import FrameRangeSource
+    from ..render.source import AudioWindow, FrameRangeSource
 
     src, out = Path(src), Path(out)
     ff = ffmpeg or FFmpeg(sink=sink)
@@ -155,8 +155,7 @@ def reframe(
     if path_out is not None and camera is not None:
         camera.write(Path(path_out))
     table = frame_table(src)
-    end = _end_pts(table)
-    rng = FrameRangeSource(src, 0, tuple(int(p) for p in table.pts), end, table.time_base, v.frame_rate)
+    rng = FrameRangeSource.of(src, table, v.frame_rate, 0, len(table))
     duration = rng.duration
     subs = None
     if burn is not None:
@@ -164,12 +163,7 @@ def reframe(
 
         pic = Picture(picture.output, "yuv420p", OUTPUT_COLOR, table.time_base, v.frame_rate, duration)
         subs = plan_subtitles(pic, burn, path=src, reporter=Reporter(sink, "subtitles"))
-    audio = None
-    if info.audio:
-        from ..render.source import AudioWindow
-
-        a0 = info.audio[0]
-        audio = AudioWindow(table.seconds(0), table.seconds(0) + duration, a0.sample_rate, a0.layout)
+    audio = AudioWindow.of(info, table.seconds(0), duration)
     video = tuple(encoder_args or DEFAULT_ENCODER)
     mezz = Mezzanine(video=video, audio=("-c:a", "aac", "-b:a", "192k", "-ar", "48000"))
     ep = EpisodeRender(0, out.stem, rng, picture, OUTPUT_COLOR, v.is_vfr, audio, None, subs, (Fraction(0), duration),
@@ -194,11 +188,3 @@ def reframe(
     ow, oh = picture.output
     rep.end(f"{written} frames, {ow}x{oh}, {kind}")
     return ReframeResult(out, (ow, oh), written, camera, kind, burned)
-
-
-def _end_pts(table: FrameTable) -> int:
-    """Where the last frame ends, in the table's time base: its start plus the interval before it."""
-    n = len(table)
-    if n > 1:
-        return int(table.pts[-1]) + int(table.pts[-1] - table.pts[-2])
-    return int(table.pts[-1]) + 1

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import InvalidMediaError
 from ..ffmpeg.runner import FFmpegProcess
-from ..media.probe import open_container
+from ..media.probe import FrameTable, MediaInfo, open_container
 from ..media.threads import decode_threads, in_background
 
 __all__ = ["AudioWindow", "FrameRangeSource", "NutWriter", "decode_range"]
@@ -49,6 +49,15 @@ class AudioWindow:
     end: Fraction
     sample_rate: int
     layout: str  # the channel layout, e.g. "stereo"
+
+    @classmethod
+    def of(cls, info: MediaInfo, start: Fraction, duration: Fraction) -> AudioWindow | None:
+        """The window of ``info``'s first audio stream from ``start`` (container clock) for ``duration``;
+        None when the master has no sound."""
+        if not info.audio:
+            return None
+        a0 = info.audio[0]
+        return cls(start, start + duration, a0.sample_rate, a0.layout)
 
     @property
     def first_sample(self) -> int:
@@ -279,6 +288,19 @@ class FrameRangeSource:
     end_pts: int  # where the range ends: the next frame's timestamp, or the master's end
     time_base: Fraction
     rate: Fraction  # the master's nominal frame rate
+
+    @classmethod
+    def of(cls, master: Path, table: FrameTable, rate: Fraction, first: int, stop: int) -> FrameRangeSource:
+        """Master frames ``first`` .. ``stop - 1``, ending where frame ``stop`` starts (for the last range:
+        one frame interval after the last frame, as the split plan ends the master)."""
+        n = len(table)
+        if stop < n:
+            end = int(table.pts[stop])
+        else:
+            end = int(table.pts[-1]) + (
+                int(table.pts[-1] - table.pts[-2]) if n > 1 else max(1, int(1 / rate / table.time_base))
+            )
+        return cls(master, first, tuple(int(x) for x in table.pts[first:stop]), end, table.time_base, rate)
 
     @property
     def count(self) -> int:

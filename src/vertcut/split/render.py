@@ -56,10 +56,7 @@ def episode_render(
     v = plan.info.require_video()
     table = plan.table
     a, b = ep.frames.start, ep.frames.stop
-    t0 = int(table.pts[0])
-    end_pts = int(table.pts[b]) if b < len(table) else t0 + int(plan.end_seconds / table.time_base)
-    rng = FrameRangeSource(plan.master, a, tuple(int(x) for x in table.pts[a:b]), end_pts, table.time_base,
-                           v.frame_rate)  # fmt: skip
+    rng = FrameRangeSource.of(plan.master, table, v.frame_rate, a, b)
     size = (v.width, v.height)
     pix_fmt = v.pix_fmt or "yuv420p"
     picture = PictureSpec("identity", size, size, pix_fmt=pix_fmt)
@@ -70,10 +67,7 @@ def episode_render(
         enc = ("-c:v", "libx264", "-preset", cfg.preset, "-crf", str(cfg.crf))
         enc += ("-pix_fmt", "yuv420p10le", "-profile:v", "high10") if ten_bit else ("-pix_fmt", "yuv420p")
     audio_enc: tuple[str, ...] = () if "-c:a" in enc else ("-c:a", "aac", "-b:a", f"{plan.settings.audio_kbps}k")
-    audio = None
-    if plan.info.audio:
-        a0 = plan.info.audio[0]
-        audio = AudioWindow(table.seconds(a), table.seconds(a) + ep.duration, a0.sample_rate, a0.layout)
+    audio = AudioWindow.of(plan.info, table.seconds(a), ep.duration)
     return EpisodeRender(ep.number, dest.stem, rng, picture, v.color, v.is_vfr, audio, None, None, (ep.start, ep.end),
                          None, dest.parent, Mezzanine(enc, audio_enc), dest, threads)  # fmt: skip
 
