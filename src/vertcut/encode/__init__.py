@@ -29,7 +29,7 @@ import re
 import shutil
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,16 +149,13 @@ def _loudnorm_filter(lad: LadderPreset, m: dict[str, float]) -> tuple[str, str]:
     ), "dynamic (a linear gain would break the true-peak or range target)"
 
 
-def _picture_filter(v: PictureInfo, rate: Fraction, report: EncodeReport, rep: Reporter) -> str:
+def _picture_filter(v: PictureInfo, rate: Fraction) -> str:
+    """The chain making every rung's and master's picture 8-bit SDR BT.709 at a constant ``rate``."""
     parts = []
-    if v.color.is_hdr or v.color.bit_depth > 8:
-        what = "HDR" if v.color.is_hdr else f"{v.color.bit_depth}-bit"
-        rep.warning(f"{what} input converted to 8-bit SDR BT.709")
-        report.warnings.append(f"{what} input converted to 8-bit SDR BT.709")
-        if v.color.is_hdr:
-            parts.append(
-                "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv"
-            )
+    if v.color.is_hdr:
+        parts.append(
+            "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv"
+        )
     if v.is_vfr:  # constant frame rate for every rung (a CFR episode needs no fps filter: cheaper)
         parts.append(f"fps={rate.numerator}/{rate.denominator}")
     parts.append("format=yuv420p")
@@ -407,15 +404,13 @@ def encode_source(
         raise
 
 
-def _ladder_output(
-    lad: LadderPreset, pic: PictureInfo, dest: Path, report: EncodeReport, rep: Reporter, audio_filter: str | None
-) -> Output:
+def _ladder_output(lad: LadderPreset, pic: PictureInfo, dest: Path, audio_filter: str | None) -> Output:
     """Every rung and the sound into CMAF segments: keyframes forced at the same instants in every rung
     (every ``segment_seconds``; no scene-cut keyframes, closed GOPs), the sound encoded once."""
     from ..render.graph import Output
 
     seg = lad.segment_seconds
-    head = _picture_filter(pic, pic.rate, report, rep)
+    head = _picture_filter(pic, pic.rate)
     chains = tuple(f"{head},{_scale(rung, source=pic.display_size)}" for rung in lad.rungs)
     args: list[str] = []
     for i, rung in enumerate(lad.rungs):
@@ -434,15 +429,13 @@ def _ladder_output(
     return Output(dest, chains, tuple(args), audio if audio_filter is not None else None, audio_filter or "")
 
 
-def _master_output(
-    spec: PlatformSpec, pic: PictureInfo, dest: Path, report: EncodeReport, rep: Reporter, audio_filter: str | None
-) -> Output:
+def _master_output(spec: PlatformSpec, pic: PictureInfo, dest: Path, audio_filter: str | None) -> Output:
     """One platform's upload master (lanczos scaling, the platform's GOP, bit rate and frame-rate range)."""
     from ..render.graph import Output
 
     rate = pic.rate
     out_rate = rate if spec.fps_min <= rate <= spec.fps_max else Fraction(30)
-    vf = f"{_picture_filter(pic, out_rate, report, rep)},{_scale(spec, 'lanczos', pic.display_size)}"
+    vf = f"{_picture_filter(pic, out_rate)},{_scale(spec, 'lanczos', pic.display_size)}"
     if out_rate != rate and not pic.is_vfr:  # outside the platform's fps range
         vf += f",fps={out_rate.numerator}/{out_rate.denominator}"
     args = ["-c:v", _ENCODERS[spec.codec], "-crf", str(spec.crf)]
@@ -487,6 +480,11 @@ def _encode_source(
         report.warnings.append(f"{lad.codec}: no MPEG-TS fallback")
         packages = [p for p in packages if p != "ts"]
 
+    if pic.color.is_hdr or pic.color.bit_depth > 8:
+        what = "HDR" if pic.color.is_hdr else f"{pic.color.bit_depth}-bit"
+        rep.warning(f"{what} input converted to 8-bit SDR BT.709")
+        report.warnings.append(f"{what} input converted to 8-bit SDR BT.709")
+
     # 1. loudness (measured by the caller: pass 1) ---------------------------------------------------
     audio_filter: str | None = None
     if source.audio is not None and loudness is not None:
@@ -496,9 +494,10 @@ def _encode_source(
     elif lad.no_audio == "silence":
         rep.warning("episode has no audio: adding a silent stereo track")
         report.warnings.append("no audio in the episode: silent track added")
-        n_inputs = source.inputs.count("-i")
-        source.inputs += ["-f", "lavfi", "-t", to_ffmpeg_seconds(pic.duration), "-i", "anullsrc=r=48000:cl=stereo"]
-        source.audio, source.audio_head, audio_filter = f"{n_inputs}:a:0", "", ""
+        silence = ["-f", "lavfi", "-t", to_ffmpeg_seconds(pic.duration), "-i", "anullsrc=r=48000:cl=stereo"]
+        source = replace(source, inputs=[*source.inputs, *silence], audio=f"{source.inputs.count('-i')}:a:0",
+                         audio_head="")  # fmt: skip
+        audio_filter = ""
     else:
         report.warnings.append("no audio in the episode: audio-less ladder")
     has_audio = audio_filter is not None
@@ -515,7 +514,7 @@ def _encode_source(
         out.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         tmp = folder(cmaf_dir)
-        outputs = [_ladder_output(lad, pic, tmp / "manifest.mpd", report, rep, audio_filter)]
+        outputs = [_ladder_output(lad, pic, tmp / "manifest.mpd", audio_filter)]
         masters_tmp: Path | None = None
         links: list[tuple[Path, Path]] = []  # (same encode as, dest): platforms with identical settings
         master_files: list[tuple[PlatformSpec, Path]] = []
@@ -524,7 +523,7 @@ def _encode_source(
             made: dict[tuple[str, ...], Path] = {}
             for spec in specs:
                 dest = masters_tmp / f"{_master_name(spec)}.mp4"
-                o = _master_output(spec, pic, dest, report, rep, audio_filter)
+                o = _master_output(spec, pic, dest, audio_filter)
                 key = (*o.video, *o.args, *(o.audio or ()))
                 if key in made:
                     links.append((made[key], dest))
@@ -538,7 +537,7 @@ def _encode_source(
                 work.mkdir(exist_ok=True)
             lossless_ref = work / "reference.mkv"
             top = lad.rungs[0]
-            outputs.append(Output(lossless_ref, (f"{_picture_filter(pic, rate, EncodeReport('', ''), Reporter(None, 'encode'))},"
+            outputs.append(Output(lossless_ref, (f"{_picture_filter(pic, rate)},"
                                                  f"{_scale(top, source=pic.display_size)}",),
                                   ("-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", "-fps_mode", "cfr",
                                    "-t", to_ffmpeg_seconds(pic.duration))))  # fmt: skip
@@ -592,8 +591,7 @@ def _encode_source(
         if settings.vmaf and mp4s:
             if reference is not None:
                 ref_file = reference[0]
-                quiet = _picture_filter(pic, rate, EncodeReport("", ""), Reporter(None, "encode"))
-                ref_filter = f"{quiet},{_scale(lad.rungs[0], source=pic.display_size)}"
+                ref_filter = f"{_picture_filter(pic, rate)},{_scale(lad.rungs[0], source=pic.display_size)}"
             else:
                 assert lossless_ref is not None
                 ref_file, ref_filter = lossless_ref, "null"
