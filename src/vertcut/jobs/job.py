@@ -186,14 +186,14 @@ def _run_locked(
 
     dry = ff.dry_run
     with contextlib.nullcontext() if dry else ledger.locked():
-        if not dry:
+        if not dry:  # a dry run writes (and removes) nothing
             for stage, old in _RETIRED.items():
                 ledger.retire(stage, [out / old] if old else [])
-            for marker in ledger.state.glob("encode-*.done.json"):
-                marker.unlink()
-        if force:
-            for marker in ledger.state.glob("episode-*.done.json"):
-                marker.unlink()
+            for marker in [
+                *ledger.state.glob("encode-*.done.json"),
+                *(ledger.state.glob("episode-*.done.json") if force else []),
+            ]:
+                ledger.forget(marker.name.removesuffix(".done.json"))
 
         planning: list[str] = []  # the commands planning ran (loudness: pass 1)
 
