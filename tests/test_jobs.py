@@ -97,20 +97,24 @@ def test_batch_file_takes_every_job_option(tmp_path: Path) -> None:
     f = tmp_path / "series.toml"
     f.write_text(
         '[defaults]\nburn_lang = "en"\naspect = "4:5"\nreframe_mode = "track"\npackages = ["hls"]\n'
-        'free_episodes = 3\nsnap = "12f"\nvmaf = true\njobs = 2\n'
+        'free_episodes = 3\nsnap = "12f"\nvmaf = true\njobs = 2\nsubs_soft = ["en"]\nlabels = ["filing", "aigc"]\n'
+        'label_values = ["filing=(2025)123"]\nseries = "Rebirth"\nwatermark = "tiktok-eu"\n'
         '[[job]]\nmaster = "m/a.mp4"\nout = "o"\nsubs = ["m/a.en.srt"]\nmarkers = "m/a.csv"\n'
     )
     (spec,) = load_batch_file(f).jobs
     expected = JobSpec(
         master=tmp_path / "m" / "a.mp4", out=tmp_path / "o", subs=(tmp_path / "m" / "a.en.srt",),
         markers=tmp_path / "m" / "a.csv", burn_lang="en", aspect="4:5", reframe_mode="track", packages=("hls",),
-        free_episodes=3, snap="12f", vmaf=True, jobs=2,
+        free_episodes=3, snap="12f", vmaf=True, jobs=2, subs_soft=("en",), labels=("filing", "aigc"),
+        label_values=("filing=(2025)123",), series="Rebirth", watermark="tiktok-eu",
     )  # fmt: skip
     assert spec == expected
     set_here = {"master", "out", "subs", "markers", "burn_lang", "aspect", "reframe_mode", "packages",
-                "free_episodes", "snap", "vmaf", "jobs"}  # fmt: skip
+                "free_episodes", "snap", "vmaf", "jobs", "subs_soft", "labels", "label_values", "series",
+                "watermark"}  # fmt: skip
     untouched = {f.name for f in fields(JobSpec)} - set_here
-    assert untouched == {"subtitle_preset", "ladder", "masters", "path_in", "mezzanine"}  # in test_batch_file
+    # in test_batch_file; the watermark key is best kept out of files ($VERTCUT_WATERMARK_KEY)
+    assert untouched == {"subtitle_preset", "ladder", "masters", "path_in", "mezzanine", "watermark_key"}
 
 
 def test_batch_runs_masters_side_by_side(tmp_path: Path) -> None:

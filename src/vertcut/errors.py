@@ -26,6 +26,7 @@ __all__ = [
     "FFmpegTimeoutError",
     "InputError",
     "InvalidMediaError",
+    "LabelError",
     "MarkerError",
     "MediaNotFoundError",
     "NoVideoStreamError",
@@ -102,6 +103,11 @@ class MarkerError(InputError, ValueError):
 
 class SubtitleError(MarkerError):
     """A subtitle file cannot be read, or a cue cannot be shown."""
+
+
+class LabelError(InputError, ValueError):
+    """A required on-screen label cannot be placed or filled in (outside the safe area, a missing value,
+    an unreadable image)."""
 
 
 class PresetError(VertcutError, ValueError):

@@ -62,6 +62,7 @@ _KIND_MODULES = (
     "vertcut.subtitles.style",
     "vertcut.split.settings",
     "vertcut.encode.presets",
+    "vertcut.labels.presets",
 )
 
 

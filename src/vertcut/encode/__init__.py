@@ -27,7 +27,7 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -55,6 +55,7 @@ from .hls import (
 )
 from .platform import check_master
 from .presets import LadderPreset, PlatformSpec, Rung
+from .softsubs import SoftSubtitle, add_dash_subtitles, hls_renditions, iso639_2, metadata_args, tagged
 
 if TYPE_CHECKING:
     from ..render.graph import Output, Source
@@ -81,6 +82,8 @@ class EncodeReport:
     keyframes_aligned: bool = False
     vmaf: dict[str, dict[str, float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    subtitles: list[dict[str, Any]] = field(default_factory=list)  # the soft subtitle languages packaged
+    metadata: dict[str, str] = field(default_factory=dict)  # container tags written into every file
 
     def to_dict(self) -> dict[str, Any]:
         return {"vertcut": __version__, **self.__dict__}
@@ -369,6 +372,8 @@ def encode_source(
     sink: ProgressSink | None = None,
     extra: Sequence[Output] = (),
     reference: tuple[Path, str] | None = None,
+    subtitles: Sequence[SoftSubtitle] = (),
+    metadata: Mapping[str, str] | None = None,
 ) -> EncodeReport:
     """Render ``source`` in one ffmpeg run into the ladder (CMAF for HLS and DASH), the platform masters
     and the ``extra`` outputs (e.g. a mezzanine file), then package TS and progressive MP4 from the
@@ -376,7 +381,9 @@ def encode_source(
 
     ``loudness``: the source's measured loudness (pass 1), or None when it has no sound. ``reference``:
     the picture VMAF is measured against (a file and the filter chain making it the finished picture);
-    None renders a lossless one in the same pass.
+    None renders a lossless one in the same pass. ``subtitles``: soft subtitles, packaged in every
+    package (:mod:`vertcut.encode.softsubs`). ``metadata``: container tags written into every file
+    (MP4 ``udta`` keys, the HLS master's ``EXT-X-SESSION-DATA``, the DASH manifest's program information).
     The output folder is all or nothing: on failure, what this call wrote is removed.
     """
     out = Path(out_dir)
@@ -384,7 +391,7 @@ def encode_source(
     before = {p.name for p in out.iterdir()} if out.is_dir() else set()
     try:
         return _encode_source(source, pic, out, settings, loudness, name, ffmpeg or FFmpeg(sink=sink), sink, extra,
-                              reference)  # fmt: skip
+                              reference, tuple(subtitles), dict(metadata or {}))  # fmt: skip
     except CheckFailedError:
         raise  # everything was written; the report names the breaches
     except BaseException as exc:
@@ -466,6 +473,8 @@ def _encode_source(
     sink: ProgressSink | None,
     extra: Sequence[Output],
     reference: tuple[Path, str] | None,
+    subtitles: tuple[SoftSubtitle, ...],
+    metadata: dict[str, str],
 ) -> EncodeReport:
     from ..render.graph import Output, command, run
 
@@ -542,14 +551,23 @@ def _encode_source(
                                   ("-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", "-fps_mode", "cfr",
                                    "-t", to_ffmpeg_seconds(pic.duration))))  # fmt: skip
         outputs += extra
+        if metadata:  # every file carries the tags (MP4 keys need use_metadata_tags)
+            outputs = [replace(o, args=tagged(o.args, metadata)) for o in outputs]
+            report.metadata = dict(metadata)
         run(ff, command(source, outputs, ff), source, "encode")
         if dry:
             return report
         for first, dest in links:
             os.link(first, dest)
-        variants = _rewrite_hls(tmp, lad, rate, has_audio, report)
+        variants = _rewrite_hls(tmp, lad, rate, has_audio, report, subtitles, metadata)
         if "dash" not in packages:
             (tmp / "manifest.mpd").unlink()
+        else:
+            add_dash_subtitles(tmp / "manifest.mpd", subtitles, tmp, metadata)
+        for spec, dest in master_files:  # sidecar files for the platforms that take them
+            if spec.subtitles == "sidecar":
+                for sub in subtitles:
+                    _write_srt(sub, dest.with_name(f"{dest.stem}.{sub.lang}.srt"))
     # the playlists now live in the final folder
     for var in variants:
         var.video.path = cmaf_dir / var.video.path.name
@@ -566,14 +584,17 @@ def _encode_source(
     work.mkdir(exist_ok=True)
     try:
         frags = _fragments(cmaf_dir, variants, work, has_audio)
+        # a language without a cue in this episode has no mov_text track (ffmpeg reads no empty SRT)
+        in_mp4 = [sub for sub in subtitles if sub.cues]
+        srts = [_write_srt(sub, work / f"soft.{sub.slug}.srt") for sub in in_mp4]
         mp4s: list[Path] = []
         want_mp4 = "mp4" in packages or settings.vmaf
         with ExitStack() as dirs:  # both remuxes in one ffmpeg run: each start of this ffmpeg costs 0.2 s CPU
             mp4_tmp = dirs.enter_context(atomic_dir(out / "mp4")) if want_mp4 else None
             ts_tmp = dirs.enter_context(atomic_dir(out / "ts")) if "ts" in packages else None
-            _remux(ff, lad, frags, mp4_tmp, ts_tmp, seg)
+            _remux(ff, lad, frags, mp4_tmp, ts_tmp, seg, list(zip(in_mp4, srts, strict=True)), metadata)
             if ts_tmp is not None:
-                _ts_master(ts_tmp, lad, frags, rate)
+                _ts_master(ts_tmp, lad, frags, rate, subtitles, metadata)
         if want_mp4:
             mp4s = [out / "mp4" / f"{r.name}.mp4" for r in lad.rungs]
             report.packages["mp4"] = str(out / "mp4")
@@ -588,6 +609,14 @@ def _encode_source(
                 {"name": rung.name, "width": rung.width, "height": rung.height, "codecs": var.codecs,
                  "bandwidth": peak, "average_bandwidth": avg, "keyframes": [str(t) for t in k]}
             )  # fmt: skip
+        report.subtitles = [
+            {**sub.to_json(),
+             "hls": f"cmaf/subs_{sub.slug}.m3u8" if "hls" in packages else None,
+             "dash": f"cmaf/subs/{sub.slug}.vtt" if "dash" in packages else None,
+             "mp4": "mov_text" if want_mp4 and sub.cues else None,
+             "masters": [f"masters/{d.stem}.{sub.lang}.srt" for sp_, d in master_files if sp_.subtitles == "sidecar"]}
+            for sub in subtitles
+        ]  # fmt: skip
         if settings.vmaf and mp4s:
             if reference is not None:
                 ref_file = reference[0]
@@ -616,7 +645,13 @@ def _encode_source(
 
 
 def _rewrite_hls(
-    folder: Path, lad: LadderPreset, rate: Fraction, has_audio: bool, report: EncodeReport
+    folder: Path,
+    lad: LadderPreset,
+    rate: Fraction,
+    has_audio: bool,
+    report: EncodeReport,
+    subtitles: Sequence[SoftSubtitle] = (),
+    metadata: Mapping[str, str] | None = None,
 ) -> list[Variant]:
     n = len(lad.rungs)
     playlists = [folder / f"media_{i}.m3u8" for i in range(n + (1 if has_audio else 0))]
@@ -633,7 +668,14 @@ def _rewrite_hls(
         var = Variant(media, audio, rung.width, rung.height, rate, codecs, f"iframes_{i}.m3u8")
         var.iframe_bandwidth = write_iframe_playlist(media, folder / f"iframes_{i}.m3u8")
         variants.append(var)
-    write_master(variants, folder / "master.m3u8", playlists[n].name if has_audio else None)
+    renditions = []
+    if subtitles:  # cue time 0 is the first frame's presentation time in the segments
+        media = variants[0].video
+        first = _first_pts_90k([folder / (media.init or ""), folder / media.segments[0][0]] if media.init
+                               else [folder / media.segments[0][0]])  # fmt: skip
+        renditions = hls_renditions(subtitles, folder, [d for _, d in media.segments], first)
+    write_master(variants, folder / "master.m3u8", playlists[n].name if has_audio else None,
+                 subtitles=renditions, session_data=metadata)  # fmt: skip
     # DASH: each Representation's @bandwidth = its own peak segment rate (ffmpeg writes the average)
     peaks = {str(i): peak_rate(var.video) for i, var in enumerate(variants)}
     if audio is not None:
@@ -664,17 +706,29 @@ def _remux(
     mp4_dir: Path | None,
     ts_dir: Path | None,
     seg: int,
+    subtitles: Sequence[tuple[SoftSubtitle, Path]] = (),
+    metadata: Mapping[str, str] | None = None,
 ) -> None:
     """From the ladder's own segments, without re-encoding, in one ffmpeg run: a faststart progressive
-    MP4 per rung into ``mp4_dir`` and an MPEG-TS HLS rendition per rung into ``ts_dir``."""
+    MP4 per rung into ``mp4_dir`` (with a ``mov_text`` track per soft subtitle language) and an MPEG-TS
+    HLS rendition per rung into ``ts_dir``."""
     if mp4_dir is None and ts_dir is None:
         return
     audio = frags[0][1]
     args = [arg for vf, _ in frags for arg in ("-i", str(vf))] + (["-i", str(audio)] if audio else [])
+    first_sub = len(frags) + (1 if audio else 0)
+    for _, srt in subtitles:
+        args += ["-i", str(srt)]
+    subs: list[str] = []
+    for k, (sub, _) in enumerate(subtitles):
+        subs += ["-map", f"{first_sub + k}:s:0", f"-metadata:s:s:{k}", f"language={iso639_2(sub.lang)}",
+                 f"-metadata:s:s:{k}", f"title={sub.name}", f"-disposition:s:{k}", "default" if sub.default else "0"]  # fmt: skip
+    tags = metadata_args(metadata or {})
     for i, rung in enumerate(lad.rungs):
         maps = ["-map", f"{i}:v:0"] + (["-map", f"{len(frags)}:a:0"] if audio else [])
         if mp4_dir is not None:
-            args += [*maps, "-c", "copy", "-movflags", "+faststart", str(mp4_dir / f"{rung.name}.mp4")]
+            args += [*maps, *subs, "-c", "copy", *(["-c:s", "mov_text"] if subs else []), *tags,
+                     "-movflags", "+faststart+use_metadata_tags", str(mp4_dir / f"{rung.name}.mp4")]  # fmt: skip
         if ts_dir is not None:
             args += [*maps, "-c", "copy", "-f", "hls", "-hls_time", str(seg), "-hls_playlist_type", "vod",
                      "-hls_segment_type", "mpegts", "-hls_flags", "independent_segments",
@@ -682,13 +736,48 @@ def _remux(
     ff.run(args, stage="package")
 
 
-def _ts_master(folder: Path, lad: LadderPreset, frags: list[tuple[Path, Path | None]], rate: Fraction) -> None:
+def _ts_master(
+    folder: Path,
+    lad: LadderPreset,
+    frags: list[tuple[Path, Path | None]],
+    rate: Fraction,
+    subtitles: Sequence[SoftSubtitle] = (),
+    metadata: Mapping[str, str] | None = None,
+) -> None:
     variants = []
     for rung, (vf, af) in zip(lad.rungs, frags, strict=True):
         media = parse_media_playlist(folder / f"{rung.name}.m3u8")
         codecs = _codec_string(vf, lad.codec) + (",mp4a.40.2" if af else "")
         variants.append(Variant(media, None, rung.width, rung.height, rate, codecs))
-    write_master(variants, folder / "master.m3u8", None, audio_codec="")
+    renditions = []
+    if subtitles:  # MPEG-TS timestamps start at ffmpeg's offset (1.4 s) plus the B-frame delay: measured
+        media = variants[0].video
+        first = _first_pts_90k([folder / media.segments[0][0]])
+        renditions = hls_renditions(subtitles, folder, [d for _, d in media.segments], first)
+    write_master(variants, folder / "master.m3u8", None, audio_codec="", subtitles=renditions,
+                 session_data=metadata)  # fmt: skip
+
+
+def _first_pts_90k(parts: list[Path]) -> int:
+    """The presentation time (90 kHz) of the first video frame of a segment (an fMP4 one: after its init
+    segment), i.e. the media time of the episode's first frame."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="vertcut-pts-") as tmp:
+        probe_file = parts[0] if len(parts) == 1 else _concat(parts, Path(tmp) / "first.mp4")
+        with av.open(str(probe_file)) as c:
+            s = c.streams.video[0]
+            tb = Fraction(s.time_base or Fraction(1))
+            pts = [p.pts for p in c.demux(s) if p.pts is not None]
+    if not pts:
+        raise InputError("the first segment holds no video frame", path=parts[-1])
+    return round(min(pts) * tb * 90000)
+
+
+def _write_srt(sub: SoftSubtitle, dest: Path) -> Path:
+    from ..subtitles.track import SubtitleTrack, write_srt
+
+    return write_srt(SubtitleTrack(sub.cues, language=sub.lang), dest)
 
 
 def _vmaf(ff: FFmpeg, src: Path, ref_filter: str, mp4s: list[Path], lad: LadderPreset) -> dict[str, dict[str, float]]:

@@ -16,11 +16,17 @@ BANDWIDTH without the audio, and no I-frame playlists; vertcut rewrites it:
 
 from __future__ import annotations
 
+import json
 import re
 import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .softsubs import Rendition
 
 __all__ = [
     "MediaPlaylist",
@@ -207,8 +213,25 @@ def _rate_text(rate: Fraction) -> str:
     return f"{float(rate):.3f}"
 
 
-def write_master(variants: list[Variant], dest: Path, audio_uri: str | None, audio_codec: str = "mp4a.40.2") -> None:
-    """Write the master playlist, the variant nearest 2 Mbit/s first."""
+def _as_json(value: str) -> object:
+    """A tag's value as the JSON an ``EXT-X-SESSION-DATA`` URI must hold: itself, when it is JSON."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def write_master(
+    variants: list[Variant],
+    dest: Path,
+    audio_uri: str | None,
+    audio_codec: str = "mp4a.40.2",
+    subtitles: Sequence[Rendition] = (),
+    session_data: Mapping[str, str] | None = None,
+) -> None:
+    """Write the master playlist, the variant nearest 2 Mbit/s first; ``subtitles``: WebVTT renditions
+    (one ``SUBTITLES`` group every variant refers to); ``session_data``: ``EXT-X-SESSION-DATA`` entries
+    (the container tags every file of the package carries)."""
     measured = [(v, *v.bitrates()) for v in variants]
     measured.sort(key=lambda t: abs(t[2] - 2_000_000))
     first, rest = measured[:1], sorted(measured[1:], key=lambda t: -t[2])
@@ -216,6 +239,19 @@ def write_master(variants: list[Variant], dest: Path, audio_uri: str | None, aud
     if audio_uri:
         lines.append(
             f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="main",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="{audio_uri}"'
+        )
+    for key, value in (session_data or {}).items():
+        data_id = key if "." in key else f"org.vertcut.{key}"  # DATA-ID is reverse-DNS by convention
+        if '"' in value or "\n" in value:  # not a quoted-string: the value goes in a JSON file beside
+            sidecar = dest.with_name(f"session-{re.sub(r'[^A-Za-z0-9_.-]+', '-', key)}.json")
+            sidecar.write_text(json.dumps(_as_json(value), ensure_ascii=False) + "\n", encoding="utf-8")
+            lines.append(f'#EXT-X-SESSION-DATA:DATA-ID="{data_id}",URI="{sidecar.name}"')
+        else:
+            lines.append(f'#EXT-X-SESSION-DATA:DATA-ID="{data_id}",VALUE="{value}"')
+    for r in subtitles:
+        lines.append(
+            f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{r.name}",LANGUAGE="{r.lang}",'
+            f'DEFAULT={"YES" if r.default else "NO"},AUTOSELECT=YES,FORCED=NO,URI="{r.uri}"'
         )
     for v, peak, avg in first + rest:
         codecs = v.codecs + (f",{audio_codec}" if audio_uri or v.audio is not None else "")
@@ -228,6 +264,8 @@ def write_master(variants: list[Variant], dest: Path, audio_uri: str | None, aud
         ]
         if audio_uri:
             attrs.append('AUDIO="aud"')
+        if subtitles:
+            attrs.append('SUBTITLES="subs"')
         lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
         lines.append(v.video.path.name)
     for v, _peak, _avg in first + rest:

@@ -70,6 +70,7 @@ class PlatformSpec:
     max_bitrate_k: int = 0  # platform's limit on the file's average bit rate (0: none published)
     gop_seconds: float = 1.0  # closed GOP length of the master
     speed: str = "medium"  # x264/x265 preset of the master
+    subtitles: Literal["sidecar", "none"] = "none"  # soft subtitles: SRT files beside the master, or none
 
     def __post_init__(self) -> None:
         if self.fps_min > self.fps_max:

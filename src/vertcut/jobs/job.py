@@ -73,6 +73,12 @@ class JobSpec:
     jobs: int = 1
     path_in: Path | None = None  # an (edited) crop path for this master, instead of planning one
     mezzanine: str = ""  # also write an episode file for archive (episodes/epNNN.mp4): "hq" or "lossless"
+    subs_soft: tuple[str, ...] = ()  # soft subtitle languages in the packages (empty: all not burned; ["none"])
+    labels: tuple[str, ...] = ()  # label presets composited in the render (filing, aigc, logo, endcard, ...)
+    label_values: tuple[str, ...] = ()  # NAME=VALUE filling the labels' templates (filing=..., logo=FILE)
+    series: str = ""  # the series' name for labels and metadata (default: the master's file name)
+    watermark: str = ""  # distributor ID embedded as an invisible mark in every episode
+    watermark_key: str = ""  # its key (hex); default $VERTCUT_WATERMARK_KEY. Never written to any output
 
     def burn_subtitle(self) -> Path | None:
         if not self.subs:
@@ -113,12 +119,24 @@ def _episode_key(spec: JobSpec, ep: EpisodeRender) -> str:
     """What an episode's outputs depend on: the master, the burned subtitles, the crop path given, the
     episode's frame range and every setting of its render."""
     inputs = [Path(p) for p in (spec.master, spec.burn_subtitle(), spec.path_in) if p is not None]
+    inputs += [Path(p) for p in spec.subs if p != spec.burn_subtitle()]  # the soft subtitles
     params = {
         "frames": [ep.source.first, ep.source.count], "aspect": spec.aspect, "mode": spec.reframe_mode,
         "subtitle_preset": spec.subtitle_preset, "burn_lang": spec.burn_lang, "ladder": spec.ladder,
         "packages": spec.packages, "masters": spec.masters, "vmaf": spec.vmaf, "mezzanine": spec.mezzanine,
+        "subs": [str(p) for p in spec.subs], "subs_soft": spec.subs_soft, "labels": spec.labels,
+        "label_values": spec.label_values, "series": spec.series, "watermark": spec.watermark,
+        "watermark_payload": f"{ep.watermark.payload:08x}" if ep.watermark is not None else None,
+        "watermark_key": file_digest_text(ep.watermark) if ep.watermark is not None else None,
     }  # fmt: skip
     return stage_key(inputs, params)
+
+
+def file_digest_text(mark: Any) -> str:
+    """A fingerprint of a watermark's key (the key itself is never written)."""
+    import hashlib
+
+    return hashlib.sha256(str(mark.key).encode()).hexdigest()[:16]
 
 
 def run_job(

@@ -11,7 +11,7 @@ output folder, and ``vertcut run --dry-run`` prints it. Each episode is an
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,11 @@ class SeriesPlan:
                     "ladder": str(e.dest) if e.settings else None,
                     "mezzanine": str(e.mezzanine_dest) if e.mezzanine else None,
                     "subtitles": {lang: f"{e.name}.{lang}.srt" for lang in self.other_subs},
+                    "soft_subtitles": [sub.to_json() for sub in e.soft_subtitles],
                 },
+                "labels": e.labels.to_json() if e.labels is not None else None,
+                "watermark": {"distributor": e.watermark_id, "payload": f"{e.watermark.payload:08x}"}
+                if e.watermark is not None else None,
             })  # fmt: skip
         return {
             "schema": PLAN_SCHEMA,
@@ -208,6 +212,102 @@ def _episode_renders(
     return renders
 
 
+def soft_languages(spec: Any, other: dict[str, Path]) -> dict[str, Path]:
+    """The languages packaged as soft subtitles: ``spec.subs_soft`` (none: every language not burned in;
+    ``["none"]``: none).
+
+    Raises:
+        InputError: a language asked for with no subtitle file among the job's.
+    """
+    from ..errors import InputError
+
+    wanted = [x.strip() for x in spec.subs_soft if x.strip()]
+    if not wanted:
+        return dict(other)
+    if [w.lower() for w in wanted] == ["none"]:
+        return {}
+    missing = [w for w in wanted if w not in other]
+    if missing:
+        raise InputError(
+            f"no subtitle file (not burned in) for soft subtitle language(s) {', '.join(missing)}; "
+            f"the job has {', '.join(other) or 'none'}"
+        )
+    return {w: other[w] for w in wanted}
+
+
+def _soft_tracks(spec: Any, langs: dict[str, Path]) -> dict[str, Any]:
+    """Each soft language's whole-master track, laid out for the language; its text checked against the
+    font vertcut would burn it with (a language no installed font covers is refused, as for burn-in)."""
+    from ..encode.softsubs import prepare_cues
+    from ..errors import SubtitleError
+    from ..presets import load_preset
+    from ..subtitles import load_subtitles
+    from ..subtitles.fonts import font_for, missing_glyphs
+    from ..subtitles.track import SubtitleTrack, srt_time
+
+    style = load_preset("subtitle", spec.subtitle_preset)
+    tracks = {}
+    for lang, path in langs.items():
+        track = load_subtitles(path)
+        font = font_for(lang, style.font_family(lang))
+        for n, c in enumerate(track.cues, 1):
+            tofu = missing_glyphs(c.text, font)
+            if tofu:
+                chars = ", ".join(f"'{ch}' (U+{ord(ch):04X})" for ch in tofu[:5])
+                raise SubtitleError(
+                    f"language {lang!r}: no installed font shows cue {n} at {srt_time(c.start)} ({font.family} "
+                    f"has no glyph for {chars})",
+                    path=path,
+                    line=c.line or None,
+                )
+        tracks[lang] = SubtitleTrack(prepare_cues(track, lang, spec.subtitle_preset), str(path), language=lang)
+    return tracks
+
+
+def _deliveries(
+    spec: Any, split: SplitPlan, renders: list[EpisodeRender], other: dict[str, Path], burned: bool
+) -> list[EpisodeRender]:
+    """Each episode's soft subtitles (re-timed by the split plan), labels and watermark."""
+    import os
+
+    from ..encode.softsubs import SoftSubtitle
+    from ..subtitles.track import retime
+
+    tracks = _soft_tracks(spec, soft_languages(spec, other))
+    mark = None
+    if spec.watermark:
+        from ..errors import InputError
+        from ..watermark import Embedder, WatermarkKey, payload_for
+
+        key_text = spec.watermark_key or os.environ.get("VERTCUT_WATERMARK_KEY", "")
+        if not key_text:
+            raise InputError("--watermark needs a key: --watermark-key HEX or $VERTCUT_WATERMARK_KEY")
+        mark = Embedder(WatermarkKey.parse(key_text), payload_for(spec.watermark))
+    values = None
+    if spec.labels:
+        from ..labels import label_values
+
+        values = label_values(spec.label_values)
+    out = []
+    for ep_plan, r in zip(split.episodes, renders, strict=True):
+        softs = []
+        for k, (lang, track) in enumerate(tracks.items()):
+            part, _ = retime(track, ep_plan.start, ep_plan.end, split.settings.cue_policy)
+            softs.append(SoftSubtitle(lang, part.cues, default=not burned and k == 0, source=str(track.path)))
+        labels = None
+        if spec.labels:
+            from ..labels import default_values, plan_labels
+
+            assert values is not None
+            filled = default_values(episode=ep_plan.number, episodes=len(split.episodes), tier=ep_plan.tier,
+                                    series=spec.series or Path(spec.master).stem, distributor=spec.watermark,
+                                    given=values)  # fmt: skip
+            labels = plan_labels(spec.labels, filled, r.picture.output, r.duration)
+        out.append(replace(r, soft_subtitles=tuple(softs), labels=labels, watermark=mark,
+                           watermark_id=spec.watermark))  # fmt: skip
+    return out
+
+
 def whole_master(master: Path, info: MediaInfo, split_settings: Any) -> SplitPlan:
     """The split plan of a master without markers: one episode, every frame."""
     from ..timebase import FrameRange
@@ -279,5 +379,6 @@ def plan_job(
     cache = _LoudnessCache(work / "loudness.json" if work is not None else None, master)
     renders = _episode_renders(split, picture, subtitles, settings, Path(spec.out), spec.mezzanine, ff,
                                Reporter(sink, "plan"), cache)  # fmt: skip
+    renders = _deliveries(spec, split, renders, other, burned=subtitles is not None)
     return SeriesPlan(master, info, split, picture, camera, subtitles, other, renders, settings,
                       list(split.warnings))  # fmt: skip

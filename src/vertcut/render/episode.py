@@ -14,11 +14,12 @@ ladder, every platform master and the mezzanine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_path
@@ -27,12 +28,25 @@ from ..media.threads import cv_threads
 from ..progress import ProgressSink, Reporter
 from ..timebase import to_ffmpeg_seconds
 from .graph import Output, Source
-from .picture import PictureSpec
+from .picture import PictureSpec, planes_of
 from .source import AudioWindow, FrameRangeSource, NutWriter, decode_range
 
 if TYPE_CHECKING:
     from ..encode import EncodeReport, EncodeSettings
-    from ..subtitles.layer import SubtitleLayer, SubtitlePlan
+    from ..encode.softsubs import SoftSubtitle
+    from ..labels import LabelPlan
+    from ..subtitles.layer import SubtitlePlan
+    from ..watermark import Embedder
+
+
+class Layer(Protocol):
+    """Something composited over the finished picture in the filter graph (subtitles, labels)."""
+
+    @property
+    def inputs(self) -> list[str]: ...
+
+    def filter(self, main: str, out: str, first_input: int) -> str: ...
+
 
 __all__ = ["MEZZANINES", "EpisodeRender", "Mezzanine", "piped_source", "render_episode", "render_task"]
 
@@ -81,6 +95,10 @@ class EpisodeRender:
     mezzanine: Mezzanine | None = None
     mezzanine_dest: Path | None = None
     threads: int | None = None  # the task's thread cap (decode, OpenCV; ffmpeg's comes with its runner)
+    soft_subtitles: tuple[SoftSubtitle, ...] = ()  # the other languages, re-timed to the episode
+    labels: LabelPlan | None = None  # required on-screen labels and the implicit ones (container tags)
+    watermark: Embedder | None = None  # the distributor's invisible mark, embedded in the luma per frame
+    watermark_id: str = ""  # the distributor it names (for the report; the key stays out of it)
 
     @property
     def duration(self) -> Fraction:
@@ -93,22 +111,27 @@ def _setparams(c: ColorInfo) -> str:
     return f"setparams={':'.join(parts)}" if parts else "null"
 
 
-def piped_source(
-    ep: EpisodeRender, layer: SubtitleLayer | None, ff: FFmpeg, reporter: Reporter | None = None
-) -> Source:
-    """The finished picture and sound of ``ep`` as a render source (frames piped from this process)."""
+def piped_source(ep: EpisodeRender, layers: Sequence[Layer], ff: FFmpeg, reporter: Reporter | None = None) -> Source:
+    """The finished picture and sound of ``ep`` as a render source (frames piped from this process, the
+    watermark embedded in them); ``layers`` (subtitles, labels) are composited over it in order."""
     rng, pic = ep.source, ep.picture
     inputs = ["-f", "nut", *ff.thread_args(), "-i", "pipe:0"]
     audio = "0:a:0" if ep.audio is not None else None
     ow, oh = pic.output
     scale = f"scale={ow}:{oh}," if pic.piped != pic.output else ""
     chain = f"[0:v]{scale}{_setparams(ep.color)}"
-    if layer is None:
+    if not layers:
         graph = f"{chain}[src]"
     else:  # the scaled frames are new, so overlay blends into them without copying them first
-        graph = f"{chain}[pic];" + layer.filter("pic", "src", first_input=inputs.count("-i"))
-        inputs += layer.inputs
+        parts, cur = [f"{chain}[pic0]"], "pic0"
+        for k, layer in enumerate(layers):
+            nxt = "src" if k == len(layers) - 1 else f"pic{k + 1}"
+            parts.append(layer.filter(cur, nxt, first_input=inputs.count("-i")))
+            inputs += layer.inputs
+            cur = nxt
+        graph = ";".join(parts)
     rep = reporter or Reporter(None, "render")
+    mark = ep.watermark
 
     def feed(proc: Any) -> int:
         writer = NutWriter(proc, pic.piped, pic.pix_fmt, rng.time_base, rng.rate, ep.audio)
@@ -120,7 +143,12 @@ def piped_source(
                     continue
                 index, frame = item
                 pts, dur = rng.relative(n)
-                writer.write(pic.apply(index, frame), pts, dur)
+                shown = pic.apply(index, frame)
+                if mark is not None:
+                    if shown.format.name != "yuv420p":
+                        shown = shown.reformat(format="yuv420p")
+                    mark.apply(n, planes_of(shown)[0])
+                writer.write(shown, pts, dur)
                 n += 1
                 if n % 50 == 0:
                     rep.advance(n, rng.count, "frames")
@@ -141,18 +169,26 @@ def render_episode(
         (nothing partial is left); CheckFailedError: a platform master breaks its platform's limits.
     """
     from ..encode import PictureInfo, encode_source
+    from ..labels import draw_labels
     from ..subtitles.layer import draw_layer
 
     ff = ffmpeg or FFmpeg(sink=sink)
     rep = Reporter(sink, f"render {ep.name}")
     pic = PictureInfo(ep.picture.output, ep.color, ep.is_vfr, ep.source.rate, ep.duration)
     with ExitStack() as stack:
-        layer = None
+        layers: list[Layer] = []
         if ep.subtitles is not None:
-            layer = stack.enter_context(
-                draw_layer(ep.subtitles, window=ep.window, time_base=ep.source.time_base, ffmpeg=ff)
+            layers.append(
+                stack.enter_context(
+                    draw_layer(ep.subtitles, window=ep.window, time_base=ep.source.time_base, ffmpeg=ff)
+                )
             )
-        source = piped_source(ep, layer, ff, rep)
+        metadata: dict[str, str] = {}
+        if ep.labels is not None:
+            layers.append(stack.enter_context(draw_labels(ep.labels, ep.picture.output, ep.source.time_base,
+                                                          ep.duration, color=ep.color, ffmpeg=ff)))  # fmt: skip
+            metadata = dict(ep.labels.metadata)
+        source = piped_source(ep, layers, ff, rep)
         extra: list[Output] = []
         mezz_tmp: Path | None = None
         if ep.mezzanine is not None and ep.mezzanine_dest is not None:
@@ -161,7 +197,12 @@ def render_episode(
             else:
                 ep.mezzanine_dest.parent.mkdir(parents=True, exist_ok=True)
                 mezz_tmp = stack.enter_context(atomic_path(ep.mezzanine_dest))
-            extra.append(ep.mezzanine.output(mezz_tmp, ep.duration))
+            mezz = ep.mezzanine.output(mezz_tmp, ep.duration)
+            if metadata:
+                from ..encode.softsubs import tagged
+
+                mezz = replace(mezz, args=tagged(mezz.args, metadata))
+            extra.append(mezz)
         if ep.settings is None:
             from .graph import command, run
 
@@ -169,10 +210,35 @@ def render_episode(
             rep.end(f"{ep.source.count} frames")
             return None
         report: EncodeReport = encode_source(
-            source, pic, ep.dest, ep.settings, loudness=ep.loudness, name=ep.name, ffmpeg=ff, sink=sink, extra=extra
+            source,
+            pic,
+            ep.dest,
+            ep.settings,
+            loudness=ep.loudness,
+            name=ep.name,
+            ffmpeg=ff,
+            sink=sink,
+            extra=extra,
+            subtitles=ep.soft_subtitles,
+            metadata=metadata,
         )
+        if not ff.dry_run:
+            _add_to_report(ep, report)
     rep.end(f"{ep.source.count} frames")
     return report
+
+
+def _add_to_report(ep: EpisodeRender, report: EncodeReport) -> None:
+    """The episode's labels and watermark in its ``report.json`` (the soft subtitles are there already)."""
+    import json
+
+    data = report.to_dict()
+    data["labels"] = ep.labels.to_json()["labels"] if ep.labels is not None else []
+    data["watermark"] = (
+        {"distributor": ep.watermark_id, "payload": f"{ep.watermark.payload:08x}"} if ep.watermark is not None else None
+    )
+    with atomic_path(ep.dest / "report.json") as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
 def render_task(task: tuple[EpisodeRender, FFmpeg], sink: ProgressSink) -> str:

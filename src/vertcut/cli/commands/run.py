@@ -44,6 +44,28 @@ __all__ = ["command"]
     "the default) or lossless.",
 )
 @click.option(
+    "--subs-soft",
+    default="",
+    help="Soft subtitle languages in the packages, e.g. en,th,ar (default: every --subs language not burned "
+    "in; 'none': none).",
+)
+@click.option("--labels", default="", help="Label presets composited in the render, e.g. filing,aigc,logo,endcard.")
+@click.option(
+    "--label-value",
+    "label_values",
+    multiple=True,
+    help="NAME=VALUE for the labels' templates (repeat), e.g. filing='(2025)…第123号' or logo=logo.png.",
+)
+@click.option("--series", default="", help="The series' name for labels and metadata (default: the master's name).")
+@click.option("--watermark", default="", help="Distributor ID to embed as an invisible mark in every episode.")
+@click.option(
+    "--watermark-key",
+    default="",
+    envvar="VERTCUT_WATERMARK_KEY",
+    show_envvar=True,
+    help="The watermark key (32-64 hex digits; `vertcut watermark keygen` makes one).",
+)
+@click.option(
     "-j", "--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="Episodes encoded at once."
 )
 @click.option("--force", is_flag=True, help="Redo every episode, even those already done.")
@@ -68,6 +90,12 @@ def command(
     vmaf: bool,
     path_in: Path | None,
     mezzanine: str | None,
+    subs_soft: str,
+    labels: str,
+    label_values: tuple[str, ...],
+    series: str,
+    watermark: str,
+    watermark_key: str,
     jobs: int,
     force: bool,
     dry_run: bool,
@@ -106,6 +134,12 @@ def command(
         jobs=jobs,
         path_in=path_in,
         mezzanine=mezzanine or "",
+        subs_soft=split_csv(subs_soft),
+        labels=split_csv(labels),
+        label_values=label_values,
+        series=series,
+        watermark=watermark,
+        watermark_key=watermark_key,
     )
     dry = st.dry_run or dry_run
     ff = st.ffmpeg().replace(dry_run=True) if dry else st.ffmpeg()
