@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
 from ..errors import LabelError
 from ..ffmpeg import FFmpeg
 from ..media.probe import ColorInfo
-from ..subtitles.sprites import Event, SpriteTrack, render_sprites
+from ..subtitles.sprites import Event, SpriteTrack, render_sprites, write_states
 from .plan import LabelPlan, PlacedLabel
 
 __all__ = ["LabelLayer", "draw_labels"]
@@ -123,24 +122,11 @@ def _image_track(
     clear = (np.full((eh, ew), 16, np.uint8), np.full((eh // 2, ew // 2), 128, np.uint8),
              np.full((eh // 2, ew // 2), 128, np.uint8), np.zeros((eh, ew), np.uint8))  # fmt: skip
     start, end, last = (math.ceil(t / time_base) for t in (lb.start, lb.end, duration))
-    states = [(0, clear)] if start > 0 else []
+    states: list[tuple[int, tuple[np.ndarray, ...]]] = [(0, clear)] if start > 0 else []
     states.append((start, shown))
     if end < last:
         states.append((end, clear))
-    with av.open(str(dest), "w", format="nut") as out:
-        stream = out.add_stream("ffvhuff", rate=1)
-        stream.width, stream.height, stream.pix_fmt = ew, eh, "yuva420p"
-        stream.time_base = time_base
-        stream.codec_context.time_base = time_base
-        for tick, planes in states:
-            frame = av.VideoFrame(ew, eh, "yuva420p")
-            for plane, data in zip(frame.planes, planes, strict=True):
-                plane.update(np.pad(data, ((0, 0), (0, plane.line_size - data.shape[1]))).tobytes())
-            frame.pts, frame.time_base = tick, time_base
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    write_states(dest, (ew, eh), "yuva420p", states, time_base)
     return SpriteTrack(dest, (x, y, ew, eh), len(states))
 
 

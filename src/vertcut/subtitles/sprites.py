@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -51,7 +51,7 @@ from ..errors import SubtitleError
 from ..ffmpeg import FFmpeg, escape_filter_path
 from ..media.probe import ColorInfo
 
-__all__ = ["Event", "SpriteTrack", "render_sprites", "sprite_pixel_formats"]
+__all__ = ["Event", "SpriteTrack", "render_sprites", "sprite_pixel_formats", "write_states"]
 
 # the pictures whose overlay blend matches the ass filter's (8-bit Y'CbCr), with overlay's name for their layout;
 # overlay's ``format=auto`` would pick 4:4:4 and convert the whole picture twice
@@ -349,6 +349,28 @@ def _straight(
     return _LUMA[ai | luma], _CHROMA[aci | u], _CHROMA[aci | v], alpha
 
 
+def write_states(
+    dest: Path, size: tuple[int, int], fmt: str, states: Iterable[tuple[int, Sequence[np.ndarray]]], time_base: Fraction
+) -> None:
+    """Straight-alpha sprite states (``fmt``: a ``yuva`` layout; each state its first tick and its planes)
+    into a NUT sprite track, losslessly in ``ffvhuff`` (FFV1 takes five times the CPU)."""
+    w, h = size
+    with av.open(str(dest), "w", format="nut") as out:
+        stream = out.add_stream("ffvhuff", rate=1)
+        stream.width, stream.height, stream.pix_fmt = w, h, fmt
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        for tick, planes in states:
+            frame = av.VideoFrame(w, h, fmt)
+            for plane, data in zip(frame.planes, planes, strict=True):
+                plane.update(np.pad(data, ((0, 0), (0, plane.line_size - data.shape[1]))).tobytes())
+            frame.pts, frame.time_base = tick, time_base
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
 def _write(
     src: Path,
     dest: Path,
@@ -359,25 +381,15 @@ def _write(
     planar: str,
 ) -> None:
     """The states as straight-alpha sprites (``planar`` with alpha) cropped to ``box``, stamped with their
-    first ticks, losslessly in ``ffvhuff`` (FFV1 takes five times the CPU)."""
+    first ticks."""
     x, y, bw, bh = box
     sx, sy = {"yuv420p": (1, 1), "yuv422p": (1, 0), "yuv444p": (0, 0)}[planar]
     rows, cols = slice(y, y + bh), slice(x, x + bw)
     crows, ccols = slice(y >> sy, (y + bh) >> sy), slice(x >> sx, (x + bw) >> sx)
-    fmt = planar.replace("yuv", "yuva")
-    with av.open(str(dest), "w", format="nut") as out:
-        stream = out.add_stream("ffvhuff", rate=1)
-        stream.width, stream.height, stream.pix_fmt = bw, bh, fmt
-        stream.time_base = time_base
-        stream.codec_context.time_base = time_base
+
+    def states() -> Iterator[tuple[int, Sequence[np.ndarray]]]:
         for tick, (luma, u, v) in zip(ticks, _frames(src, len(ticks)), strict=True):
             alpha = _alpha(luma[:, cols], h)[rows]
-            frame = av.VideoFrame(bw, bh, fmt)
-            planes = _straight(luma[:h][rows, cols], u[crows, ccols], v[crows, ccols], alpha, sx, sy)
-            for plane, data in zip(frame.planes, planes, strict=True):
-                plane.update(np.pad(data, ((0, 0), (0, plane.line_size - data.shape[1]))).tobytes())
-            frame.pts, frame.time_base = tick, time_base
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+            yield tick, _straight(luma[:h][rows, cols], u[crows, ccols], v[crows, ccols], alpha, sx, sy)
+
+    write_states(dest, (bw, bh), planar.replace("yuv", "yuva"), states(), time_base)
