@@ -169,8 +169,13 @@ def test_labels_are_composited_in_the_render_at_exact_frames(tmp_path: Path, mon
     common = ["--mode", "center", "--package", "hls,mp4", "--masters", "douyin", "--mezzanine", "lossless"]
     res = run_cli("run", str(master), *common, "-o", str(tmp_path / "plain"))
     assert res.exit_code == 0, res.output
-    res = run_cli("run", str(master), *common, "--labels", "flash,aigc", "--label-value", "filing=(2025)第123号",
-                  "--series", "重生", "-o", str(tmp_path / "lab"))  # fmt: skip
+    import cv2
+
+    logo = np.zeros((60, 120, 4), np.uint8)  # a red disc on a clear background (BGRA)
+    cv2.circle(logo, (60, 30), 28, (0, 0, 255, 255), -1)
+    cv2.imwrite(str(tmp_path / "logo.png"), logo)
+    res = run_cli("run", str(master), *common, "--labels", "flash,aigc,logo", "--label-value", "filing=(2025)第123号",
+                  "--label-value", f"logo={tmp_path / 'logo.png'}", "--series", "重生", "-o", str(tmp_path / "lab"))  # fmt: skip
     assert res.exit_code == 0, res.output
     plain = _frames(tmp_path / "plain" / "episodes" / "ep001.mp4")
     lab = _frames(tmp_path / "lab" / "episodes" / "ep001.mp4")
@@ -184,11 +189,18 @@ def test_labels_are_composited_in_the_render_at_exact_frames(tmp_path: Path, mon
         flash = diff[y : y + h, x : x + w]
         if i < 25:
             assert (flash > 40).sum() > 200, i  # white text over the picture
-        else:
-            ax, ay, aw, ah = boxes["aigc"]["box"]  # the AIGC label stays for the whole episode
+        else:  # the AIGC label and the logo stay for the whole episode; nothing else differs
             rest = diff.copy()
-            rest[max(0, ay - 8) : ay + ah + 8, max(0, ax - 8) : ax + aw + 8] = 0
+            for name in ("aigc", "logo"):
+                ax, ay, aw, ah = boxes[name]["box"]
+                rest[max(0, ay - 8) : ay + ah + 8, max(0, ax - 8) : ax + aw + 8] = 0
             assert rest.max() == 0, i
+    lx, ly, lw, lh = boxes["logo"]["box"]
+    assert (lw, lh) == (140, 70) and lx + lw <= 1080 - 150  # 140 px wide at 1080, clear of the right rail
+    with av.open(str(tmp_path / "lab" / "episodes" / "ep001.mp4")) as c:
+        rgb = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    centre = rgb[ly + lh // 2 - 5 : ly + lh // 2 + 5, lx + lw // 2 - 5 : lx + lw // 2 + 5].reshape(-1, 3).mean(axis=0)
+    assert centre[0] > 200 and centre[1] < 80 and centre[2] < 80, centre  # red, at 0.85 opacity
     # the implicit label: the same JSON in every MP4 file, and in the HLS master's session data
     tags = []
     for f in [tmp_path / "lab" / "episodes" / "ep001.mp4", *(tmp_path / "lab" / "encoded" / "ep001").rglob("*.mp4")]:

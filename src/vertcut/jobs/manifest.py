@@ -27,7 +27,7 @@ from ..split.render import (
 )
 from .plan import SeriesPlan
 
-__all__ = ["checked_file", "write_manifest"]
+__all__ = ["checked_file", "delivery", "write_manifest"]
 
 
 def checked_file(plan: SeriesPlan, ep: EpisodeRender) -> Path | None:
@@ -39,6 +39,19 @@ def checked_file(plan: SeriesPlan, ep: EpisodeRender) -> Path | None:
     lad, _ = ep.settings.resolved()
     top = ep.dest / "mp4" / f"{lad.rungs[0].name}.mp4"
     return top if top.is_file() else None
+
+
+def delivery(ep: EpisodeRender) -> dict[str, Any]:
+    """What an episode carries for its distributors: soft subtitle languages, labels (on screen and in
+    the metadata) and the watermark (its distributor and payload; never the key)."""
+    return {
+        "soft_subtitles": [sub.to_json() for sub in ep.soft_subtitles],
+        "labels": ep.labels.to_json()["labels"] if ep.labels is not None else [],
+        "metadata": dict(ep.labels.metadata) if ep.labels is not None else {},
+        "watermark": {"distributor": ep.watermark_id, "payload": f"{ep.watermark.payload:08x}"}
+        if ep.watermark is not None
+        else None,
+    }
 
 
 def write_manifest(plan: SeriesPlan, out: Path, *, sink: ProgressSink | None = None) -> dict[str, Any]:
@@ -69,6 +82,7 @@ def write_manifest(plan: SeriesPlan, out: Path, *, sink: ProgressSink | None = N
         if entry["outputs"]["video"] is None:
             entry["outputs"]["sha256"] = None
         entry["outputs"]["ladder"] = str((ep.dest / "cmaf" / "master.m3u8").relative_to(out))
+        entry["delivery"] = delivery(ep)
         episodes.append(entry)
         videos.append(video)
     manifest = new_manifest(sp, episodes, warnings)

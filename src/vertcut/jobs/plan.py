@@ -55,6 +55,8 @@ class SeriesPlan:
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        from .manifest import delivery
+
         v = self.info.require_video()
         sp = self.split
         pic = self.picture
@@ -80,11 +82,8 @@ class SeriesPlan:
                     "ladder": str(e.dest) if e.settings else None,
                     "mezzanine": str(e.mezzanine_dest) if e.mezzanine else None,
                     "subtitles": {lang: f"{e.name}.{lang}.srt" for lang in self.other_subs},
-                    "soft_subtitles": [sub.to_json() for sub in e.soft_subtitles],
                 },
-                "labels": e.labels.to_json() if e.labels is not None else None,
-                "watermark": {"distributor": e.watermark_id, "payload": f"{e.watermark.payload:08x}"}
-                if e.watermark is not None else None,
+                "delivery": delivery(e),
             })  # fmt: skip
         return {
             "schema": PLAN_SCHEMA,

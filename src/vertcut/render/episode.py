@@ -232,11 +232,9 @@ def _add_to_report(ep: EpisodeRender, report: EncodeReport) -> None:
     """The episode's labels and watermark in its ``report.json`` (the soft subtitles are there already)."""
     import json
 
-    data = report.to_dict()
-    data["labels"] = ep.labels.to_json()["labels"] if ep.labels is not None else []
-    data["watermark"] = (
-        {"distributor": ep.watermark_id, "payload": f"{ep.watermark.payload:08x}"} if ep.watermark is not None else None
-    )
+    from ..jobs.manifest import delivery
+
+    data = {**report.to_dict(), **{k: v for k, v in delivery(ep).items() if k in ("labels", "watermark")}}
     with atomic_path(ep.dest / "report.json") as tmp:
         tmp.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
