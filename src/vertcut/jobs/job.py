@@ -283,10 +283,12 @@ def _run_locked(
         manifest = write_manifest(plan, out, sink=collect)
         report.episodes = manifest["episodes"]
         report.stages["manifest"] = "done"
+        data = {"vertcut": __version__, **report.to_dict()}
         with atomic_path(out / "report.json") as tmp:
-            tmp.write_text(
-                json.dumps({"vertcut": __version__, **report.to_dict()}, indent=2, ensure_ascii=False, default=str)
-            )
+            tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        from .report_html import write_report_html
+
+        write_report_html(out, manifest, json.loads(json.dumps(data, default=str)))
     rep.end(f"{len(plan.episodes)} episode(s) in {out}")
     return report
 
