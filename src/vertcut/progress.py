@@ -13,16 +13,20 @@ Event kinds:
     ``info``: a note (e.g. "cache hit").
     ``command``: an external command (``text`` is it, shell-quoted); in a dry
         run this is the only output.
+
+``episode`` names the episode an event belongs to (``ep001``), when it belongs to one: the work of
+one episode (its render, its encode) is reported through :func:`for_episode`, so drawers can show
+several episodes in flight (``-j N``, Ray) without mixing them up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Literal
 
-__all__ = ["EventKind", "ProgressEvent", "ProgressSink", "Reporter", "null_sink"]
+__all__ = ["EventKind", "ProgressEvent", "ProgressSink", "Reporter", "for_episode", "null_sink"]
 
 EventKind = Literal["start", "advance", "end", "warning", "info", "command"]
 
@@ -35,6 +39,7 @@ class ProgressEvent:
     total: Fraction | int | None = None
     unit: str = ""
     text: str = ""
+    episode: str = ""
 
     @property
     def fraction(self) -> float | None:
@@ -49,6 +54,15 @@ ProgressSink = Callable[[ProgressEvent], None]
 
 def null_sink(event: ProgressEvent) -> None:
     """A sink that ignores every event."""
+
+
+def for_episode(sink: ProgressSink, episode: str) -> ProgressSink:
+    """``sink`` with every event tagged as ``episode``'s."""
+
+    def tagged(event: ProgressEvent) -> None:
+        sink(replace(event, episode=episode))
+
+    return tagged
 
 
 class Reporter:

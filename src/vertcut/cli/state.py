@@ -15,6 +15,7 @@ import click
 
 from ..ffmpeg import FFmpeg
 from ..progress import ProgressEvent
+from .live import Clock, LiveDisplay, StageRate
 
 __all__ = ["CliState", "StderrProgress", "executor_options", "get_state", "split_csv"]
 
@@ -44,6 +45,13 @@ class StderrProgress:
         self._last_quarter: dict[str, int] = {}
         self._last_draw = 0.0
         self._open_bar = False
+        self._clock = Clock()
+        self._live: LiveDisplay | None = None
+        if self.mode == "bar" and self._err().isatty():
+            try:  # the terminal's one live display
+                self._live = LiveDisplay(self._err())
+            except ImportError:  # no rich: the self-overwriting line below
+                self._live = None
 
     def _err(self) -> TextIO:
         return self.stream if self.stream is not None else sys.stderr
@@ -61,34 +69,39 @@ class StderrProgress:
                 self._clear_bar()
                 print(f"vertcut: {ev.stage}: $ {ev.text}", file=err)
             return
+        if self._live is not None:
+            self._live.handle(ev)
+            return
+        who = f"[{ev.episode}] " if ev.episode else ""  # the episode an event belongs to (-j N, Ray)
         if ev.kind == "warning":
             self._clear_bar()
             if self.mode == "json":
-                print(json.dumps({"event": "warning", "stage": ev.stage, "text": ev.text}), file=err)
+                print(json.dumps(_event_dict(ev, None)), file=err, flush=True)
             else:
-                print(f"vertcut: warning: {ev.stage}: {ev.text}", file=err)
+                print(f"vertcut: warning: {who}{ev.stage}: {ev.text}", file=err)
             return
         if self.mode == "none":
             return
         if self.mode == "json":
-            print(json.dumps(_event_dict(ev)), file=err, flush=True)
+            print(json.dumps(_event_dict(ev, self._clock.update(ev))), file=err, flush=True)
             return
         if ev.kind == "info":
             if self.mode == "lines" or self.debug:
                 self._clear_bar()
-                print(f"vertcut: {ev.stage}: {ev.text}", file=err)
+                print(f"vertcut: {who}{ev.stage}: {ev.text}", file=err)
             return
         if self.mode == "lines":
+            key = f"{ev.episode}/{ev.stage}"
             if ev.kind == "start":
-                self._last_quarter[ev.stage] = 0
-                print(f"vertcut: {ev.stage}: started", file=err)
+                self._last_quarter[key] = 0
+                print(f"vertcut: {who}{ev.stage}: started", file=err)
             elif ev.kind == "advance" and ev.fraction is not None:
                 q = int(ev.fraction * 4)
-                if q > self._last_quarter.get(ev.stage, 0) and q < 4:
-                    self._last_quarter[ev.stage] = q
-                    print(f"vertcut: {ev.stage}: {q * 25}%", file=err)
+                if q > self._last_quarter.get(key, 0) and q < 4:
+                    self._last_quarter[key] = q
+                    print(f"vertcut: {who}{ev.stage}: {q * 25}%", file=err)
             elif ev.kind == "end":
-                print(f"vertcut: {ev.stage}: done{' - ' + ev.text if ev.text else ''}", file=err)
+                print(f"vertcut: {who}{ev.stage}: done{' - ' + ev.text if ev.text else ''}", file=err)
             return
         # bar
         now = time.monotonic()
@@ -115,18 +128,30 @@ class StderrProgress:
     def close(self) -> None:
         with self._lock:
             self._clear_bar()
+            if self._live is not None:
+                self._live.close()
+                self._live = None
 
 
-def _event_dict(ev: ProgressEvent) -> dict[str, object]:
+def _event_dict(ev: ProgressEvent, rate: StageRate | None) -> dict[str, object]:
+    """One ``--progress json`` line (schema ``vertcut.progress/1``, docs/progress.md)."""
+
     def num(v: Fraction | int | None) -> float | int | None:
         return None if v is None else (v if isinstance(v, int) else float(v))
 
+    def rounded(v: float | None) -> float | None:
+        return None if v is None else round(v, 3)
+
     return {
         "event": ev.kind,
+        "episode": ev.episode or None,
         "stage": ev.stage,
         "done": num(ev.done),
         "total": num(ev.total),
         "unit": ev.unit,
+        "fraction": rounded(ev.fraction),
+        "eta_s": rounded(rate.eta_s) if rate is not None else None,
+        "speed": rounded(rate.speed) if rate is not None else None,
         "text": ev.text,
     }
 

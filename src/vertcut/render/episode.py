@@ -241,6 +241,9 @@ def _add_to_report(ep: EpisodeRender, report: EncodeReport) -> None:
 
 def render_task(task: tuple[EpisodeRender, FFmpeg], sink: ProgressSink) -> str:
     """Render one episode (an executor task); returns its report's path."""
+    from ..progress import for_episode
+
     ep, ff = task
+    sink = for_episode(sink, ep.name)
     render_episode(ep, ffmpeg=ff.with_sink(sink), sink=sink)
     return str(ep.dest / "report.json")
