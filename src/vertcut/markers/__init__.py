@@ -14,6 +14,9 @@ extension):
 * :mod:`.chapters` - chapters of an MP4/MOV/MKV file;
 * :mod:`.cutlist` - vertcut's CSV / JSON cut lists.
 
+Which markers are cliffhangers (cuts) and which are notes (for the colourist, VFX, sound) is
+decided by :mod:`.roles`, from a colour and/or name rule of the split settings.
+
 Every marker keeps its line in the file, its name and its colour string as
 written; times are exact (``Fraction`` seconds from the timeline start, plus
 the frame index where the file counts frames).
@@ -37,9 +40,13 @@ from .fcp7 import read_fcp7
 from .fcpxml import read_fcpxml
 from .model import Marker, colour_name
 from .otio import read_otio
+from .roles import MarkerRoles, assign_roles
 from .tsv import looks_like_avid_txt, looks_like_premiere, read_avid_txt, read_premiere
 
-__all__ = ["FORMATS", "Marker", "colour_name", "detect_format", "filter_markers", "read_markers"]
+__all__ = [
+    "FORMATS", "Marker", "MarkerRoles", "assign_roles", "colour_name", "detect_format", "filter_markers",
+    "read_markers",
+]  # fmt: skip
 
 FORMATS = (
     "resolve_edl",

@@ -10,13 +10,14 @@ from typing import Any
 
 from ..errors import MarkerError, PresetError
 from ..markers import Marker
+from ..markers.roles import assign_roles
 from ..media.probe import FrameTable, MediaInfo, frame_table, probe
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
 from ..timebase import FrameRange, format_timecode, parse_timecode, seconds_to_frame
 from .settings import SplitSettings
 
-__all__ = ["EpisodePlan", "Snap", "SplitPlan", "cut_cue_warnings", "plan_split", "snap_frame"]
+__all__ = ["EpisodePlan", "Note", "Snap", "SplitPlan", "cut_cue_warnings", "plan_split", "snap_frame"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,15 @@ class EpisodePlan:
         return self.snap.marker_frame if self.snap else None
 
 
+@dataclass(frozen=True)
+class Note:
+    """A marker that is not a cliffhanger (a note for the colourist, VFX, sound): kept, not cut at."""
+
+    marker: Marker
+    frame: int | None  # the master frame at the marker's time (None: beyond the end of the master)
+    episode: int | None  # the episode that frame falls in
+
+
 @dataclass
 class SplitPlan:
     master: Path
@@ -64,6 +74,8 @@ class SplitPlan:
     warnings: list[str] = field(default_factory=list)
     start_timecode: str | None = None  # the master's own timecode at its first frame, if it has one
     end_seconds: Fraction = Fraction(0)  # end of the last frame (= master video duration)
+    notes: list[Note] = field(default_factory=list)  # the markers that are not cliffhangers, in file order
+    cliffhanger_rule: str = ""  # how the cliffhangers were told from the notes (markers.roles)
 
     @property
     def rate(self) -> Fraction:
@@ -163,7 +175,9 @@ def plan_split(
     black: tuple[FrameRange, ...] | list[FrameRange] = (),
     **overrides: Any,
 ) -> SplitPlan:
-    """Plan the episodes of ``master``: each marker ends one episode (it is the next one's first frame).
+    """Plan the episodes of ``master``: each cliffhanger marker ends one episode (it is the next one's
+    first frame); the other markers are kept as notes (:mod:`vertcut.markers.roles`, by the settings'
+    ``marker_colour`` / ``marker_name``).
 
     Shot boundaries come from ``analysis`` (a :class:`vertcut.analysis.Analysis`), or from
     explicit ``cuts``/``fades``/``black``; when neither is given and snapping is on,
@@ -173,7 +187,8 @@ def plan_split(
     Raises:
         MarkerError: a marker out of order, duplicated, beyond the end, at another frame rate,
             at the very start, or an episode shorter/longer than allowed; each names the
-            marker and its line.
+            marker and its line. Markers of several colours and no rule saying which are the
+            cliffhangers (one line listing the colours and their counts).
     """
     master = Path(master)
     cfg = _settings(settings, overrides)
@@ -186,6 +201,8 @@ def plan_split(
     where = str(markers_path) if markers_path else next((m.path for m in markers if m.path), None)
     if not markers:
         raise MarkerError("no markers to split at", path=where)
+    roles = assign_roles(markers, cfg.marker_colour, cfg.marker_name, path=where)
+    all_markers, markers = markers, roles.cliffhangers
     first = table.seconds(0)
     last_start = table.seconds(n - 1) - first
     # the end of the last frame: its start plus the frame interval before it (exact; the container's
@@ -292,9 +309,39 @@ def plan_split(
             parse_timecode(tc, rate)
         except ValueError:
             tc = None
-    fmt = next((m.source for m in markers if m.source), None)
-    rep.end(f"{len(episodes)} episodes from {len(markers)} markers")
-    return SplitPlan(master, info, table, cfg, episodes, where, fmt, warnings, tc, end_s)
+    notes = _notes(roles.notes, table, first, end_s, episodes, warnings, rep)
+    fmt = next((m.source for m in all_markers if m.source), None)
+    kept = {0: "", 1: " (1 other marker kept as a note)"}.get(
+        len(notes), f" ({len(notes)} other markers kept as notes)"
+    )
+    rep.end(f"{len(episodes)} episodes from {len(markers)} cliffhanger markers{kept}")
+    return SplitPlan(master, info, table, cfg, episodes, where, fmt, warnings, tc, end_s, notes, roles.rule)
+
+
+def _notes(
+    markers: list[Marker],
+    table: FrameTable,
+    first: Fraction,
+    end_s: Fraction,
+    episodes: list[EpisodePlan],
+    warnings: list[str],
+    rep: Reporter,
+) -> list[Note]:
+    """The non-cliffhanger markers placed on the master's frames (a note past the end gets a warning)."""
+    out = []
+    for m in markers:
+        if m.seconds < 0 or m.seconds >= end_s:
+            warnings.append(
+                f"note marker {m.label()} (line {m.line}) at {float(m.seconds):.3f} s is outside the master "
+                f"(0-{float(end_s):.3f} s)"
+            )
+            rep.warning(warnings[-1])
+            out.append(Note(m, None, None))
+            continue
+        frame = table.nearest_frame(first + m.seconds)
+        ep = next((e.number for e in episodes if e.frames.start <= frame < e.frames.stop), None)
+        out.append(Note(m, frame, ep))
+    return out
 
 
 def rep_warnings(bounds: list[tuple[Marker, Snap]], snap: str) -> list[str]:

@@ -14,9 +14,10 @@ from .. import __version__
 from ..errors import InputError
 from ..ffmpeg import FFmpeg
 from ..fsutil import atomic_dir, atomic_path, file_digest
+from ..markers.roles import parse_colours
 from ..media.probe import frame_table
 from ..progress import ProgressSink, Reporter
-from .plan import EpisodePlan, SplitPlan
+from .plan import EpisodePlan, Note, SplitPlan
 
 if TYPE_CHECKING:
     from ..render.episode import EpisodeRender
@@ -177,7 +178,9 @@ def new_manifest(plan: SplitPlan, episodes: list[dict[str, Any]], warnings: list
             "path": plan.markers_path,
             "format": plan.markers_format,
             "count": sum(1 for e in plan.episodes if e.marker),
-            "filter": {"names": cfg.marker_names or None, "colours": list(cfg.marker_colours)},
+            "filter": {"names": cfg.marker_name or None, "colours": list(parse_colours(cfg.marker_colour))},
+            "cliffhangers": plan.cliffhanger_rule,
+            "notes": [_note_json(plan, n) for n in plan.notes],
         },
         "settings": {k: (list(x) if isinstance(x, tuple) else x) for k, x in cfg.__dict__.items()},
         "paywall": {
@@ -187,6 +190,27 @@ def new_manifest(plan: SplitPlan, episodes: list[dict[str, Any]], warnings: list
         "episodes": episodes,
         "totals": {},
         "warnings": warnings,
+    }
+
+
+def _note_json(plan: SplitPlan, note: Note) -> dict[str, Any]:
+    """A marker that is not a cliffhanger, where it is: exact seconds, the master frame, its episode."""
+    m = note.marker
+    start = next((e.frames.start for e in plan.episodes if e.number == note.episode), None)
+    return {
+        "name": m.name,
+        "colour": m.colour,
+        "colour_name": m.colour_name or None,
+        "kind": m.kind,
+        "note": m.note,
+        "line": m.line,
+        "source": m.source,
+        "seconds": _frac(m.seconds),
+        "s": float(m.seconds),
+        "frame": note.frame,
+        "timecode": plan.timecode(note.frame) if note.frame is not None else None,
+        "episode": note.episode,
+        "episode_frame": note.frame - start if note.frame is not None and start is not None else None,
     }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from ..markers.roles import compile_name, parse_colours
 from ..presets import register_kind
 from ..timebase import parse_time
 
@@ -20,8 +21,9 @@ class SplitSettings:
     max_duration: str = "15min"  # longer episodes are an error (15min = 900s)
     free_episodes: int = 3  # the first N episodes are free, the rest paid
     cue_policy: Literal["clip", "keep-in-first", "drop"] = "clip"
-    marker_names: str = ""  # regular expression; empty keeps every marker
-    marker_colours: tuple[str, ...] = ()  # e.g. ["red"]; empty keeps every colour
+    # which markers are cliffhangers (cuts); the others are notes, kept in the manifest (markers.roles)
+    marker_colour: str = ""  # by colour: "red", several "red,pink", "none" (uncoloured); empty: no colour rule
+    marker_name: str = ""  # by name: a regular expression, case-insensitive; both rules: a marker matches both
     timeline_start: str = ""  # e.g. "01:00:00:00"; empty: guess (Resolve's 01:00:00:00)
     crf: int = 16  # episodes are intermediates for the encode stage: high quality
     preset: str = "veryfast"
@@ -44,6 +46,14 @@ class SplitSettings:
             raise ValueError(f"name_pattern {self.name_pattern!r}: {exc}") from None
         if self.free_episodes < 0:
             raise ValueError("free_episodes must be >= 0")
+        try:
+            parse_colours(self.marker_colour)
+        except ValueError as exc:
+            raise ValueError(f"marker_colour: {exc}") from None
+        try:
+            compile_name(self.marker_name)
+        except ValueError as exc:
+            raise ValueError(f"marker_name: {exc}") from None
 
     def seconds(self, key: str, rate: Fraction) -> Fraction:
         """A duration setting in exact seconds (``15min`` is accepted besides parse_time's units)."""

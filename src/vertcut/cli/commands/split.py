@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ...jobs.job import subtitle_language
 from ...markers import read_markers
+from ...markers.roles import compile_name, parse_colours
 from ...media import probe
 from ...presets import load_preset
 from ...split import SplitSettings, plan_split, render_split
 from ..state import get_state
 
-__all__ = ["command"]
+__all__ = ["check_marker_colour", "check_marker_name", "command"]
+
+
+def check_marker_colour(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A --marker-colour value (a string, or a tuple when repeatable) that is colour names, or a usage error."""
+    for item in (value,) if isinstance(value, str) else value or ():
+        try:
+            parse_colours(item)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def check_marker_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A --marker-name value that is a regular expression, or a usage error."""
+    try:
+        compile_name(value or "")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
 
 
 @click.command("split")
@@ -36,8 +57,22 @@ __all__ = ["command"]
     help="Subtitles to re-time per episode (NAME.xx.srt; repeat).",
 )
 @click.option("--cue-policy", type=click.Choice(["clip", "keep-in-first", "drop"]), help="Cues that straddle a cut.")
-@click.option("--marker-names", help="Only markers whose name matches this regular expression.")
-@click.option("--marker-colour", "marker_colours", multiple=True, help="Only markers of this colour (repeat).")
+@click.option(
+    "--marker-colour",
+    "marker_colours",
+    multiple=True,
+    metavar="COLOUR",
+    callback=check_marker_colour,
+    help="The cliffhangers are the markers of this colour (repeat, or red,pink; none: uncoloured); "
+    "the other markers are kept in the manifest as notes.",
+)
+@click.option(
+    "--marker-name",
+    metavar="REGEX",
+    callback=check_marker_name,
+    help="The cliffhangers are the markers whose name matches (case-insensitive); with --marker-colour, "
+    "a marker must match both.",
+)
 @click.option("--timeline-start", help="Timeline start timecode of the marker file (default: guess 01:00:00:00).")
 @click.option("--dry-run", "plan_only", is_flag=True, help="Print the plan as a table; render nothing.")
 def command(
@@ -49,22 +84,22 @@ def command(
     free_episodes: int | None,
     subs: tuple[Path, ...],
     cue_policy: str | None,
-    marker_names: str | None,
     marker_colours: tuple[str, ...],
+    marker_name: str | None,
     timeline_start: str | None,
     plan_only: bool,
 ) -> None:
-    """Cut MASTER into episodes at the cliffhanger markers, frame-exactly, with a manifest."""
+    """Cut MASTER into episodes at the cliffhanger markers, frame-exactly, with a manifest.
+
+    Which markers are cliffhangers: --marker-colour and/or --marker-name (or the preset's
+    marker_colour / marker_name); without a rule, every marker when they all have one colour (or
+    none), else a refusal listing the colours. The other markers are notes: listed with --dry-run,
+    kept in the manifest with their exact time.
+    """
     st = get_state()
     base: SplitSettings = load_preset("split", preset)
     rate = probe(master).require_video().frame_rate
-    markers = read_markers(
-        markers_path,
-        rate=rate,
-        timeline_start=timeline_start or base.timeline_start or None,
-        names=marker_names or base.marker_names or None,
-        colours=marker_colours or base.marker_colours or None,
-    )
+    markers = read_markers(markers_path, rate=rate, timeline_start=timeline_start or base.timeline_start or None)
     plan = plan_split(
         master,
         markers,
@@ -74,6 +109,8 @@ def command(
         snap=snap,
         free_episodes=free_episodes,
         cue_policy=cue_policy,
+        marker_colour=",".join(marker_colours) if marker_colours else None,
+        marker_name=marker_name,
     )
     if plan_only or out is None:
         if out is None and not plan_only:
@@ -87,6 +124,10 @@ def command(
                 f"{r['episode']:>3} {r['first']:>7} {r['last']:>7} {r['frames']:>6} {r['start_tc']:>11} "
                 f"{r['duration_s']:>7.2f} {r['tier']:<5} {r['snap']:<14} {r['line'] or '-':>4} {r['marker']}"
             )
+        for n in plan.notes:
+            m = n.marker
+            at = f"frame {n.frame} ({plan.timecode(n.frame)})" if n.frame is not None else "outside the master"
+            click.echo(f"note: {m.label()} ({m.colour_name or 'no colour'}, line {m.line or '-'}) at {at}, not a cut")
         if subs:
             from ...split import cut_cue_warnings
             from ...subtitles import load_subtitles
