@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli
 
 from vertcut.errors import EXIT_PRESET, PresetError
-from vertcut.jobs import Ledger, LockedError, load_batch_file, stage_key, subtitle_language
+from vertcut.jobs import Ledger, LockedError, load_batch_file, stage_key
 
 
 def test_stage_key_changes_with_content_and_params(tmp_path: Path) -> None:
@@ -47,12 +47,6 @@ def test_lock_refuses_a_second_run_and_sweeps_temporaries(tmp_path: Path) -> Non
             pass
     with Ledger(tmp_path).locked():  # released
         pass
-
-
-def test_subtitle_language_from_name() -> None:
-    assert subtitle_language(Path("ep.zh.srt")) == "zh"
-    assert subtitle_language(Path("ep.pt-BR.vtt")) == "pt-br"
-    assert subtitle_language(Path("ep.srt")) is None
 
 
 def test_batch_file(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ and of Ray.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-import re
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -40,16 +40,34 @@ from .ledger import Ledger, stage_key
 
 if TYPE_CHECKING:
     from ..render.episode import EpisodeRender
+    from ..subtitles.language import LanguageChoice
 
 __all__ = ["JobReport", "JobSpec", "JobTask", "job_task", "run_batch", "run_job", "subtitle_language"]
 
-_LANG_RE = re.compile(r"\.([a-z]{2,3}(?:-[A-Za-z]{2,4})?)\.(srt|vtt|ass|ssa)$", re.IGNORECASE)
+
+def subtitle_language(path: Path, flag: str | None = None) -> str:
+    """The language of a subtitle file, from its text and its name (see
+    :func:`vertcut.subtitles.language.choose_language`); ``flag`` wins."""
+    return language_choice(path, flag).lang
 
 
-def subtitle_language(path: Path) -> str | None:
-    """The language tag in a subtitle file name (``ep.zh.srt`` -> ``zh``)."""
-    m = _LANG_RE.search(Path(path).name)
-    return m.group(1).lower() if m else None
+def language_choice(path: Path, flag: str | None = None) -> LanguageChoice:
+    """How the language of a subtitle file was told (cached per file contents)."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        st = None
+    return _choice(str(p), st.st_mtime_ns if st else 0, st.st_size if st else 0, flag)
+
+
+@functools.lru_cache(maxsize=256)
+def _choice(path: str, mtime: int, size: int, flag: str | None) -> LanguageChoice:
+    from ..subtitles import load_subtitles
+    from ..subtitles.language import choose_language
+
+    track = load_subtitles(path)
+    return choose_language(path, "\n".join(c.text for c in track.cues), flag)
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,7 @@ class JobReport:
     warnings: list[str] = field(default_factory=list)
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)  # episode -> where it was rendered
     plan: dict[str, Any] | None = None  # the plan (dry runs)
+    languages: dict[str, Any] = field(default_factory=dict)  # subtitle file -> its language and how it was told
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -225,6 +244,7 @@ def _run_locked(
         plan = plan_job(spec, info, analysis=analysis, ffmpeg=ff.with_sink(planned), sink=planned,
                         work=None if dry else work)  # fmt: skip
         report.stages["plan"] = "done"
+        report.languages = plan.languages
         if dry:
             report.plan = {**plan.to_json(), "commands": planning}
         else:

@@ -53,6 +53,7 @@ class SeriesPlan:
     episodes: list[EpisodeRender]
     settings: EncodeSettings
     warnings: list[str] = field(default_factory=list)
+    languages: dict[str, dict[str, Any]] = field(default_factory=dict)  # subtitle file -> how its language was told
 
     def to_json(self) -> dict[str, Any]:
         from .manifest import delivery
@@ -109,6 +110,7 @@ class SeriesPlan:
             },
             "subtitles": self.subtitles.to_json() if self.subtitles else None,
             "other_subtitles": {lang: str(p) for lang, p in self.other_subs.items()},
+            "languages": self.languages,
             "split": {
                 "markers": sp.markers_path,
                 "format": sp.markers_format,
@@ -209,6 +211,22 @@ def _episode_renders(
     cache.save()
     rep.end(f"{len(renders)} episode(s) planned")
     return renders
+
+
+def _languages(spec: Any, rep: Reporter) -> dict[str, Any]:
+    """Each subtitle file's language, told from its text (the burned file's from ``--burn-lang`` when
+    given), reported as it was told."""
+    from .job import language_choice
+
+    out = {}
+    burn = spec.burn_subtitle()
+    for path in spec.subs:
+        choice = language_choice(path, spec.burn_lang if path == burn else None)
+        out[str(path)] = choice
+        rep.info(f"{Path(path).name}: {choice.lang} ({choice.source}: {choice.detail})")
+        if choice.warning:
+            rep.warning(f"{Path(path).name}: {choice.warning}")
+    return out
 
 
 def soft_languages(spec: Any, other: dict[str, Path]) -> dict[str, Path]:
@@ -339,7 +357,6 @@ def plan_job(
     from ..reframe import plan_picture
     from ..render.planes import OUTPUT_COLOR
     from ..subtitles.layer import BurnOptions, Picture, plan_subtitles
-    from .job import subtitle_language
 
     master = Path(spec.master)
     ff = ffmpeg
@@ -349,7 +366,18 @@ def plan_job(
     picture, camera = plan_picture(master, info, aspect=spec.aspect, mode=spec.reframe_mode, path_in=spec.path_in,
                                    analysis=analysis, ffmpeg=ff, sink=sink)  # fmt: skip
     burn_src = spec.burn_subtitle()
-    other = {subtitle_language(s) or f"sub{i}": Path(s) for i, s in enumerate(spec.subs) if s != burn_src}
+    languages = _languages(spec, Reporter(sink, "subtitles"))
+    other: dict[str, Path] = {}
+    for s_path in spec.subs:
+        if s_path == burn_src:
+            continue
+        lang = languages[str(s_path)].lang
+        if lang in other:
+            from ..errors import InputError
+
+            raise InputError(f"two subtitle files read as {lang}: {other[lang]} and {s_path} (keep one, or tag the "
+                             "file name with the language it is in)", path=s_path)  # fmt: skip
+        other[lang] = Path(s_path)
     if spec.markers is not None:
         from ..markers import read_markers
         from ..split import plan_split
@@ -363,7 +391,7 @@ def plan_job(
         split = whole_master(master, info, load_preset("split", "default"))
     subtitles = None
     if burn_src is not None:
-        lang = spec.burn_lang or subtitle_language(burn_src)
+        lang = languages[str(burn_src)].lang
         pic = Picture(picture.output, "yuv420p", OUTPUT_COLOR, split.table.time_base, v.frame_rate, split.end_seconds)
         options = BurnOptions(burn_src, spec.subtitle_preset, lang)
         subtitles = plan_subtitles(pic, options, path=master, reporter=Reporter(sink, "subtitles"))
@@ -380,4 +408,4 @@ def plan_job(
                                Reporter(sink, "plan"), cache)  # fmt: skip
     renders = _deliveries(spec, split, renders, other, burned=subtitles is not None)
     return SeriesPlan(master, info, split, picture, camera, subtitles, other, renders, settings,
-                      list(split.warnings))  # fmt: skip
+                      list(split.warnings), {k: v.to_json() for k, v in languages.items()})  # fmt: skip

@@ -211,11 +211,16 @@ def plan_subtitles(
     track = subs if isinstance(subs, SubtitleTrack) else load_subtitles(subs)
     if picture.duration is not None:
         check_fits(track, picture.duration, reporter)
-    lang = options.lang
-    if lang is None:
-        from ..jobs.job import subtitle_language
+    lang = options.lang or track.language
+    if lang is None:  # told from the text, and the file name when it agrees
+        from .language import choose_language
 
-        lang = track.language or (subtitle_language(Path(track.path)) if track.path else None) or "zh"
+        choice = choose_language(track.path, "\n".join(c.text for c in track.cues))
+        lang = choice.lang
+        if reporter is not None:
+            reporter.info(f"language {lang} ({choice.source}: {choice.detail})")
+            if choice.warning:
+                reporter.warning(choice.warning)
     font = font_for(lang, style.font_family(lang))
     found = [(i, c, missing_glyphs(c.text, font)) for i, c in enumerate(track.cues, 1)]
     tofu = [t for t in found if t[2]]

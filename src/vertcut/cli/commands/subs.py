@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
@@ -10,8 +11,9 @@ from typing import Literal
 import click
 
 from ...errors import CheckFailedError
-from ...jobs.job import subtitle_language
+from ...progress import ProgressSink, Reporter
 from ...subtitles import burn, lint, load_subtitles
+from ...subtitles.track import SubtitleTrack
 from ...timebase import parse_rate
 from ..state import get_state
 
@@ -33,7 +35,7 @@ def command() -> None:
     show_default=True,
     help="standard, elder-large, elder-xl, high-contrast, or a .toml.",
 )
-@click.option("--lang", help="Language of SUBS (default: from NAME.xx.srt, else zh).")
+@click.option("--lang", help="Language of SUBS (default: told from the text; the NAME.xx.srt tag when it agrees).")
 @click.option("--safe-area", help="Platform safe area preset (douyin, tiktok, youtube-shorts, instagram-reels, tv).")
 @click.option("--encoding", help="Text encoding of SUBS (default: detected).")
 @click.option(
@@ -64,7 +66,7 @@ def burn_cmd(
 ) -> None:
     """Burn SUBS into the (vertical) video SRC."""
     st = get_state()
-    track = load_subtitles(subs, encoding=encoding, language=lang or subtitle_language(subs), stream=stream)
+    track = _with_language(load_subtitles(subs, encoding=encoding, stream=stream), lang, st.sink)
     result = burn(src, track, out, preset=preset, lang=lang, safe_area=safe_area, ffmpeg=st.ffmpeg(), sink=st.sink,
                   method=method)  # fmt: skip
     if not st.dry_run:
@@ -74,10 +76,23 @@ def burn_cmd(
         )
 
 
+def _with_language(track: SubtitleTrack, flag: str | None, sink: ProgressSink) -> SubtitleTrack:
+    """``track`` with its language: the flag, else told from its text (and its file name when that
+    agrees); said on stderr."""
+    from ...subtitles.language import choose_language
+
+    choice = choose_language(track.path, "\n".join(c.text for c in track.cues), flag)
+    rep = Reporter(sink, "subtitles")
+    rep.info(f"language {choice.lang} ({choice.source}: {choice.detail})")
+    if choice.warning:
+        rep.warning(choice.warning)
+    return replace(track, language=choice.lang)
+
+
 @command.command("lint")
 @click.argument("subs", type=click.Path(path_type=Path))
 @click.option("--preset", default="elder-large", show_default=True, help="Preset whose rules to check.")
-@click.option("--lang", help="Language (default: from NAME.xx.srt, else zh).")
+@click.option("--lang", help="Language (default: told from the text; the NAME.xx.srt tag when it agrees).")
 @click.option("--fps", default="25", show_default=True, help="Frame rate for frame-based rules (gaps).")
 @click.option("--json", "as_json", is_flag=True, help="Findings as JSON.")
 @click.option("--encoding", help="Text encoding (default: detected).")
@@ -92,8 +107,8 @@ def lint_cmd(
     subs: Path, preset: str, lang: str | None, fps: str, as_json: bool, encoding: str | None, stream: int
 ) -> None:
     """Check SUBS against every rule of a preset; exit 6 if there are errors."""
-    lang = lang or subtitle_language(subs) or "zh"
-    track = load_subtitles(subs, encoding=encoding, language=lang, stream=stream)
+    track = _with_language(load_subtitles(subs, encoding=encoding, stream=stream), lang, get_state().sink)
+    lang = track.language or "zh"
     try:
         rate: Fraction = parse_rate(fps)
     except ValueError as exc:
