@@ -234,7 +234,7 @@ def test_cli_batch_on_the_cluster_isolates_a_bad_master(tmp_path: Path, ray_clus
         f'[[job]]\nmaster = "{good}"\nout = "{tmp_path / "o-good"}"\n'
     )
     res = run_cli("batch", str(tmp_path / "series.toml"), "--executor", "ray", "--cpus-per-task", "2")
-    assert res.exit_code == 2, res.output
+    assert res.exit_code == errors.EXIT_BATCH, res.output
     # a task is the master's whole job: its one render's encodes ran 2 x264 threads (no markers: one
     # episode; no reframed intermediate)
     made = sorted((tmp_path / "o-good").rglob("*.mp4"))

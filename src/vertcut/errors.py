@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
+    "BatchFailedError",
     "CheckFailedError",
     "FFmpegError",
     "FFmpegTimeoutError",
@@ -43,6 +44,7 @@ EXIT_INPUT = 3
 EXIT_PRESET = 4
 EXIT_FFMPEG = 5
 EXIT_CHECK = 6
+EXIT_BATCH = 7
 EXIT_INTERRUPTED = 130
 
 
@@ -173,6 +175,12 @@ class CheckFailedError(VertcutError):
     """A check (lint, platform limits, verification) found errors."""
 
     exit_code = EXIT_CHECK
+
+
+class BatchFailedError(VertcutError):
+    """Some jobs of a batch failed (each is reported on its own); the others finished."""
+
+    exit_code = EXIT_BATCH
 
 
 class UnsupportedError(VertcutError, NotImplementedError):

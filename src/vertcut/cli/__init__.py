@@ -7,7 +7,10 @@ command runs, so ``vertcut --help`` stays fast.
 Errors: a :class:`~vertcut.errors.VertcutError` becomes one line on stderr,
 ``vertcut: error: <file>: <what>``, and its ``exit_code``; any other
 exception becomes ``vertcut: internal error: ...`` with exit code 1. With
-``--debug`` (or ``VERTCUT_DEBUG=1``) the traceback is shown instead.
+``--debug`` (or ``VERTCUT_DEBUG=1``) the traceback is shown instead, and the
+exit code stays the same. :func:`main` is the console script: use it (not
+``cli.main(standalone_mode=False)``, which returns a command's exit code
+instead of exiting with it).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import traceback
 from typing import Any
 
 import click
@@ -109,9 +113,11 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, progress_mode: str, dry_ru
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point."""
+    """Console-script entry point: the exit code of the README's table, with ``--debug`` too."""
     try:
-        cli.main(args=argv, prog_name="vertcut", standalone_mode=False)
+        # outside standalone mode click does not raise a command's ``click.exceptions.Exit(code)``: it
+        # returns the code (and the command's return value otherwise, None for every vertcut command)
+        rv = cli.main(args=argv, prog_name="vertcut", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
@@ -120,4 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         click.echo("vertcut: interrupted", err=True)
         return EXIT_INTERRUPTED
-    return 0
+    except Exception as exc:  # only with --debug: the traceback, then the same exit code as without it
+        traceback.print_exc()
+        return exc.exit_code if isinstance(exc, VertcutError) else 1
+    return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import VertcutError
+from ..errors import InputError, VertcutError
 from ..fsutil import TMP_MARK, atomic_path, file_digest
 
 __all__ = ["Ledger", "LockedError", "stage_key"]
@@ -98,8 +98,20 @@ class Ledger:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the folder's lock; sweep temporary files left by a killed run."""
-        self.state.mkdir(parents=True, exist_ok=True)
+        """Hold the folder's lock; sweep temporary files left by a killed run.
+
+        Raises:
+            InputError: the output folder is a file, or cannot be made.
+            LockedError: another run holds the lock.
+        """
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise InputError(
+                "is not a folder: the output folder must be a folder (or not exist yet)", path=self.out_dir
+            )
+        try:
+            self.state.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot make the output folder: {exc.strerror or exc}", path=self.out_dir) from None
         lock = self.state / "lock"
         fh = lock.open("a+")
         try:

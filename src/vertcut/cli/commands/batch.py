@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ...errors import VertcutError
+from ...errors import BatchFailedError, VertcutError
 from ...jobs import load_batch_file, run_batch
 from ...jobs.executor import make_executor
 from ..state import executor_options, get_state
@@ -26,8 +26,8 @@ def command(
     """Run every [[job]] in BATCH_FILE (TOML); a failing job does not stop the others.
 
     With --executor ray each master's job is a task on a Ray cluster (every
-    node must see the same paths). Exits 0 when every job succeeded, 2 when
-    some failed (each listed once).
+    node must see the same paths). Exits 0 when every job succeeded, 7 when
+    some failed (each listed once); a bad batch file is refused before any job (4).
     """
     st = get_state()
     batch = load_batch_file(batch_file)
@@ -45,4 +45,4 @@ def command(
     if failed:
         for _master, why in failed:
             click.echo(f"vertcut: error: {why}", err=True)
-        raise click.exceptions.Exit(2)
+        raise BatchFailedError(f"{len(failed)} of {len(batch.jobs)} jobs failed", path=batch_file)
