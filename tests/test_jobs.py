@@ -93,6 +93,7 @@ def test_batch_file_takes_every_job_option(tmp_path: Path) -> None:
         '[defaults]\nburn_lang = "en"\naspect = "4:5"\nreframe_mode = "track"\npackages = ["hls"]\n'
         'free_episodes = 3\nsnap = "12f"\nvmaf = true\njobs = 2\nsubs_soft = ["en"]\nlabels = ["filing", "aigc"]\n'
         'label_values = ["filing=(2025)123"]\nseries = "Rebirth"\nwatermark = "tiktok-eu"\n'
+        'marker_colour = "red"\nmarker_name = "^EP"\n'
         '[[job]]\nmaster = "m/a.mp4"\nout = "o"\nsubs = ["m/a.en.srt"]\nmarkers = "m/a.csv"\n'
     )
     (spec,) = load_batch_file(f).jobs
@@ -100,12 +101,13 @@ def test_batch_file_takes_every_job_option(tmp_path: Path) -> None:
         master=tmp_path / "m" / "a.mp4", out=tmp_path / "o", subs=(tmp_path / "m" / "a.en.srt",),
         markers=tmp_path / "m" / "a.csv", burn_lang="en", aspect="4:5", reframe_mode="track", packages=("hls",),
         free_episodes=3, snap="12f", vmaf=True, jobs=2, subs_soft=("en",), labels=("filing", "aigc"),
-        label_values=("filing=(2025)123",), series="Rebirth", watermark="tiktok-eu",
+        label_values=("filing=(2025)123",), series="Rebirth", watermark="tiktok-eu", marker_colour="red",
+        marker_name="^EP",
     )  # fmt: skip
     assert spec == expected
     set_here = {"master", "out", "subs", "markers", "burn_lang", "aspect", "reframe_mode", "packages",
                 "free_episodes", "snap", "vmaf", "jobs", "subs_soft", "labels", "label_values", "series",
-                "watermark"}  # fmt: skip
+                "watermark", "marker_colour", "marker_name"}  # fmt: skip
     untouched = {f.name for f in fields(JobSpec)} - set_here
     # in test_batch_file; the watermark key is best kept out of files ($VERTCUT_WATERMARK_KEY)
     assert untouched == {"subtitle_preset", "ladder", "masters", "path_in", "mezzanine", "watermark_key"}

@@ -12,7 +12,7 @@ from mediagen import make_clip
 
 from vertcut.errors import EXIT_INPUT, EXIT_PRESET, EXIT_USAGE, MarkerError, PresetError
 from vertcut.markers import Marker, assign_roles, read_markers
-from vertcut.presets import load_preset_file
+from vertcut.presets import load_preset_file, user_dir
 
 # Resolve's "Timeline Markers to EDL": two red cliffhangers and a blue note for the colourist between them
 RESOLVE_EDL = """TITLE: Timeline 1
@@ -158,3 +158,12 @@ def test_cli_run_refuses_several_colours_without_a_rule_before_any_output(series
     assert res.exit_code == EXIT_INPUT and "Traceback" not in res.output, res.output
     (line,) = [x for x in res.stderr.splitlines() if x.startswith("vertcut: error:")]
     assert "2 colours (red: 2, blue: 1)" in line and "--marker-colour red" in line and not out.exists()
+
+
+@pytest.mark.xfail(strict=True, reason="jobs/plan.py does not pass spec.marker_colour / marker_name to plan_split yet")
+def test_cli_run_takes_the_rule(series: Path, tmp_path: Path) -> None:
+    (user_dir() / "split").mkdir(parents=True)
+    (user_dir() / "split" / "default.toml").write_text((series / "short.toml").read_text().split("\n", 1)[1])
+    res = run_cli("run", str(series / "m.mp4"), "--markers", str(series / "m.edl"), "-o", str(tmp_path / "out"),
+                  "--marker-colour", "red", "--dry-run")  # fmt: skip
+    assert res.exit_code == 0, res.output

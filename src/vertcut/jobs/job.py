@@ -87,6 +87,8 @@ class JobSpec:
     masters: tuple[str, ...] = ()
     free_episodes: int | None = None
     snap: str | None = None
+    marker_colour: str = ""  # the cliffhanger markers by colour ("red", "red,pink"); the others are notes
+    marker_name: str = ""  # the cliffhanger markers by name (a regular expression); with a colour: both
     vmaf: bool = False
     jobs: int = 1
     path_in: Path | None = None  # an (edited) crop path for this master, instead of planning one

@@ -10,6 +10,7 @@ import click
 from ...jobs import JobSpec, run_job
 from ...jobs.executor import make_executor
 from ..state import executor_options, get_state, split_csv
+from .split import check_marker_colour, check_marker_name
 
 __all__ = ["command"]
 
@@ -32,6 +33,21 @@ __all__ = ["command"]
 @click.option("--masters", "masters", default="", help="Platform upload masters, e.g. douyin,youtube-shorts.")
 @click.option("--free-episodes", type=int, help="The first N episodes are free.")
 @click.option("--snap", help="Snap markers to shot cuts within this distance, e.g. 0.5s or 12f.")
+@click.option(
+    "--marker-colour",
+    "marker_colours",
+    multiple=True,
+    metavar="COLOUR",
+    callback=check_marker_colour,
+    help="The cliffhangers are the markers of this colour (repeat, or red,pink); the others are notes.",
+)
+@click.option(
+    "--marker-name",
+    default="",
+    metavar="REGEX",
+    callback=check_marker_name,
+    help="The cliffhangers are the markers whose name matches; with --marker-colour, both.",
+)
 @click.option("--vmaf", is_flag=True, help="Score every rung with VMAF (against a lossless render of the same pass).")
 @click.option("--path-in", type=click.Path(path_type=Path), help="Use this (edited) crop path instead of planning one.")
 @click.option(
@@ -87,6 +103,8 @@ def command(
     masters: str,
     free_episodes: int | None,
     snap: str | None,
+    marker_colours: tuple[str, ...],
+    marker_name: str,
     vmaf: bool,
     path_in: Path | None,
     mezzanine: str | None,
@@ -130,6 +148,8 @@ def command(
         masters=split_csv(masters),
         free_episodes=free_episodes,
         snap=snap,
+        marker_colour=",".join(marker_colours),
+        marker_name=marker_name,
         vmaf=vmaf,
         jobs=jobs,
         path_in=path_in,
