@@ -254,3 +254,44 @@ def test_doctor_checks_every_node_of_the_cluster(tmp_path: Path, ray_cluster: No
     assert {c["name"] for c in nodes} == {"node software", "node shared folder"}
     assert all(c["status"] == "ok" for c in nodes) and f"{tmp_path} seen" in nodes[-1]["detail"]
     assert not list(tmp_path.iterdir())  # the sentinel is gone
+
+
+from vertcut.cli.commands.run import DETERMINISTIC_THREADS  # noqa: E402
+
+
+def _media_digests(out: Path) -> dict[str, str]:
+    """sha256 of every delivered media file and playlist (not the reports: they hold paths and hosts)."""
+    import hashlib
+
+    kinds = {".mp4", ".m4s", ".ts", ".m3u8", ".mpd", ".vtt", ".srt", ".png"}
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*")) if p.suffix in kinds}  # fmt: skip
+
+
+def test_deterministic_runs_give_the_same_bytes_locally_and_on_ray(
+    tmp_path: Path, ray_cluster: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--deterministic: two local runs (one and two episodes at once) and a Ray run give byte-identical
+    media; without it the Ray run's encoders take their thread count from the task's CPUs."""
+    master = make_clip(tmp_path / "m.mp4", frames=60, size=(320, 180), shot_len=30)
+    (tmp_path / "cuts.csv").write_text("frame,name\n30,EP01 cliffhanger\n")
+    (tmp_path / "m.zh.srt").write_text("1\n00:00:00,200 --> 00:00:01,600\n你到底去了哪里？\n", encoding="utf-8")
+    (tmp_path / "m.en.srt").write_text("1\n00:00:00,200 --> 00:00:01,600\nWhere were you?\n", encoding="utf-8")
+    monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(tmp_path / "presets"))
+    (tmp_path / "presets" / "split").mkdir(parents=True)
+    (tmp_path / "presets" / "split" / "default.toml").write_text('min_duration = "1s"\nwarn_duration = "1s"\n')
+    base = ["run", str(master), "--markers", str(tmp_path / "cuts.csv"), "--subs", str(tmp_path / "m.zh.srt"),
+            "--subs", str(tmp_path / "m.en.srt"), "--package", "hls,ts,mp4", "--masters", "douyin",
+            "--labels", "aigc", "--deterministic"]  # fmt: skip
+    digests = {}
+    for name, extra in (("a", ["-j", "1"]), ("b", ["-j", "2"]), ("ray", ["--executor", "ray", "--cpus-per-task", "1"])):
+        res = run_cli(*base, *extra, "-o", str(tmp_path / name))
+        assert res.exit_code == 0, res.output
+        digests[name] = _media_digests(tmp_path / name)
+    assert len(digests["a"]) > 30
+    for name in ("b", "ray"):
+        differ = sorted(k for k in digests["a"] if digests["a"][k] != digests[name].get(k))
+        assert not differ and digests[name].keys() == digests["a"].keys(), (name, differ[:5])
+    # the fixed count, not the task's one CPU (x264 records its settings in the stream)
+    threads = x264_threads(sorted((tmp_path / "ray" / "encoded" / "ep001" / "cmaf").glob("chunk-stream0-*.m4s"))[0])
+    assert threads == DETERMINISTIC_THREADS == 2

@@ -189,6 +189,9 @@ class FFmpeg:
         threads: at most this many threads per codec and filter graph (``None``: ffmpeg's and the
             encoders' own choice, from the CPUs this process may use). Filter graphs are capped here;
             commands put :meth:`thread_args` before their inputs and among their output options.
+        encoder_threads: a fixed thread count for every encoder, whatever the cap or the machine
+            (x264's output depends on its thread count: a fixed one gives the same bytes locally, on
+            Ray workers and on another machine; see ``--deterministic``).
     """
 
     def __init__(
@@ -199,7 +202,9 @@ class FFmpeg:
         timeout: float | None = None,
         loglevel: str = "warning",
         threads: int | None = None,
+        encoder_threads: int | None = None,
     ) -> None:
+        self.encoder_threads = encoder_threads
         self.dry_run = dry_run
         self.sink = sink
         self.timeout = timeout
@@ -209,7 +214,7 @@ class FFmpeg:
     def replace(self, **changes: Any) -> FFmpeg:
         """A runner with these settings changed (the ``__init__`` arguments) and the others the same."""
         settings = {"dry_run": self.dry_run, "sink": self.sink, "timeout": self.timeout, "loglevel": self.loglevel,
-                    "threads": self.threads}  # fmt: skip
+                    "threads": self.threads, "encoder_threads": self.encoder_threads}  # fmt: skip
         return FFmpeg(**{**settings, **changes})
 
     def with_sink(self, sink: ProgressSink | None) -> FFmpeg:
@@ -220,6 +225,12 @@ class FFmpeg:
     def thread_args(self) -> list[str]:
         """``-threads N`` for the next input (its decoder) or output (its encoders); empty if uncapped."""
         return [] if self.threads is None else ["-threads", str(self.threads)]
+
+    def output_thread_args(self) -> list[str]:
+        """``-threads N`` among an output's options: its encoders' threads (the fixed count when set)."""
+        if self.encoder_threads is not None:
+            return ["-threads", str(self.encoder_threads)]
+        return self.thread_args()
 
     def argv(self, args: Sequence[str]) -> list[str]:
         """The full argv for ``args`` (everything after the binary's fixed options)."""

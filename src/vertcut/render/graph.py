@@ -79,7 +79,7 @@ def command(source: Source, outputs: Sequence[Output], ff: FFmpeg) -> list[str]:
             af = (source.audio_head + o.audio_filter).rstrip(",")
             if af:
                 args += ["-af", af]
-        args += [*ff.thread_args(), *o.args, str(o.dest)]
+        args += [*ff.output_thread_args(), *o.args, str(o.dest)]
     return args
 
 

@@ -12,7 +12,9 @@ from ...jobs.executor import make_executor
 from ..state import executor_options, get_state, split_csv
 from .split import check_marker_colour, check_marker_name
 
-__all__ = ["command"]
+__all__ = ["DETERMINISTIC_THREADS", "command"]
+
+DETERMINISTIC_THREADS = 2  # encoder threads under --deterministic (x264's bytes depend on its thread count)
 
 
 @click.command("run")
@@ -86,6 +88,11 @@ __all__ = ["command"]
 )
 @click.option("--force", is_flag=True, help="Redo every episode, even those already done.")
 @click.option(
+    "--deterministic",
+    is_flag=True,
+    help=f"Byte-identical media on every run, locally and on Ray: every encoder runs {DETERMINISTIC_THREADS} threads.",
+)
+@click.option(
     "--dry-run", "dry_run", is_flag=True, help="Plan, print the plan and every ffmpeg command; render nothing."
 )
 @executor_options
@@ -116,6 +123,7 @@ def command(
     watermark_key: str,
     jobs: int,
     force: bool,
+    deterministic: bool,
     dry_run: bool,
     executor: str,
     address: str,
@@ -163,6 +171,8 @@ def command(
     )
     dry = st.dry_run or dry_run
     ff = st.ffmpeg().replace(dry_run=True) if dry else st.ffmpeg()
+    if deterministic:
+        ff = ff.replace(encoder_threads=DETERMINISTIC_THREADS)
     with make_executor(executor, workers=jobs, address=address, retries=retries, cpus_per_task=cpus_per_task) as pool:
         report = run_job(spec, ffmpeg=ff, sink=st.sink, force=force, executor=pool)
     if dry:
