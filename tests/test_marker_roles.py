@@ -160,7 +160,6 @@ def test_cli_run_refuses_several_colours_without_a_rule_before_any_output(series
     assert "2 colours (red: 2, blue: 1)" in line and "--marker-colour red" in line and not out.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="jobs/plan.py does not pass spec.marker_colour / marker_name to plan_split yet")
 def test_cli_run_takes_the_rule(series: Path, tmp_path: Path) -> None:
     (user_dir() / "split").mkdir(parents=True)
     (user_dir() / "split" / "default.toml").write_text((series / "short.toml").read_text().split("\n", 1)[1])

@@ -384,6 +384,8 @@ def plan_job(
 
         markers = read_markers(spec.markers, rate=v.frame_rate)
         overrides = {k: x for k, x in (("free_episodes", spec.free_episodes), ("snap", spec.snap)) if x is not None}
+        overrides.update({k: x for k, x in (("marker_colour", spec.marker_colour), ("marker_name", spec.marker_name))
+                          if x})  # fmt: skip
         split = plan_split(master, markers, analysis=analysis, sink=sink, markers_path=spec.markers, **overrides)
     else:
         from ..presets import load_preset
