@@ -44,3 +44,26 @@ def test_progress_json_and_lines_name_the_episode(tmp_path: Path, monkeypatch: p
         assert f"vertcut: [{ep}] encode: started" in lines
         assert any(ln.startswith(f"vertcut: [{ep}] render {ep}: done") for ln in lines)
     assert "vertcut: analyse: started" in lines or any(ln.startswith("vertcut: analyse:") for ln in lines)
+
+
+def test_fail_on_warning_gates_a_finished_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--fail-on warning`` exits 8 when the run finished with warnings (every output written);
+    the default, ``--fail-on error``, exits 0 for the same run; a clean run passes the gate."""
+    from vertcut.errors import EXIT_WARNINGS
+
+    monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(tmp_path / "presets"))
+    (tmp_path / "presets" / "split").mkdir(parents=True)
+    (tmp_path / "presets" / "split" / "default.toml").write_text('min_duration = "0.5s"\nwarn_duration = "5s"\n')
+    master = make_clip(tmp_path / "m.mp4", frames=50, size=(320, 180), shot_len=25)
+    (tmp_path / "cuts.csv").write_text("frame,name\n25,EP01 cliffhanger\n")
+    args = ["run", str(master), "--markers", str(tmp_path / "cuts.csv"), "--snap", "0f", "--package", "mp4",
+            "--mode", "center"]  # fmt: skip
+    res = run_cli("--fail-on", "warning", *args, "-o", str(tmp_path / "a"))  # 1 s episodes: shorter than 5 s
+    assert res.exit_code == EXIT_WARNINGS == 8, res.output
+    assert "warning(s) reported (--fail-on warning)" in res.stderr and "is shorter than 5s" in res.stderr
+    assert (tmp_path / "a" / "report.json").is_file() and (tmp_path / "a" / "encoded" / "ep002" / "mp4").is_dir()
+    res = run_cli("--fail-on", "error", *args, "-o", str(tmp_path / "b"))
+    assert res.exit_code == 0, res.output
+    (tmp_path / "presets" / "split" / "default.toml").write_text('min_duration = "0.5s"\nwarn_duration = "0.5s"\n')
+    res = run_cli("--fail-on", "warning", *args, "-o", str(tmp_path / "c"))
+    assert res.exit_code == 0, res.stderr

@@ -45,6 +45,7 @@ EXIT_PRESET = 4
 EXIT_FFMPEG = 5
 EXIT_CHECK = 6
 EXIT_BATCH = 7
+EXIT_WARNINGS = 8  # --fail-on warning: the work finished, but warnings were reported
 EXIT_INTERRUPTED = 130
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import EXIT_INTERRUPTED, VertcutError
+from ..errors import EXIT_INTERRUPTED, EXIT_WARNINGS, VertcutError
 from .state import CliState
 
 __all__ = ["cli", "main"]
@@ -62,7 +62,7 @@ class VertcutGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            rv = super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except VertcutError as exc:
@@ -77,6 +77,10 @@ class VertcutGroup(click.Group):
             raise VertcutCliError(
                 f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", 1
             ) from exc
+        state = ctx.find_object(CliState)
+        if state is not None and state.fail_on == "warning" and state.sink.warnings:
+            raise VertcutCliError(f"{state.sink.warnings} warning(s) reported (--fail-on warning)", EXIT_WARNINGS)
+        return rv
 
 
 def _debug(ctx: click.Context) -> bool:
@@ -97,8 +101,15 @@ def _debug(ctx: click.Context) -> bool:
     help="How progress is drawn on stderr (json: one event per line, for automation).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the ffmpeg commands instead of running them.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="warning: exit 8 when the work finished but any warning was reported (CI gates); error: only errors fail.",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, quiet: bool, progress_mode: str, dry_run: bool) -> None:
+def cli(ctx: click.Context, debug: bool, quiet: bool, progress_mode: str, dry_run: bool, fail_on: str) -> None:
     """vertcut: vertical micro-drama episodes from an edited master.
 
     probe/ingest -> analyse -> 9:16 reframe -> subtitle burn-in -> split into
@@ -108,7 +119,8 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, progress_mode: str, dry_ru
         import logging
 
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
-    ctx.obj = CliState(debug=debug, quiet=quiet, progress_mode="none" if quiet else progress_mode, dry_run=dry_run)
+    ctx.obj = CliState(debug=debug, quiet=quiet, progress_mode="none" if quiet else progress_mode, dry_run=dry_run,
+                       fail_on=fail_on)  # fmt: skip
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -46,6 +46,7 @@ class StderrProgress:
         self._last_draw = 0.0
         self._open_bar = False
         self._clock = Clock()
+        self.warnings = 0  # warnings reported (--fail-on warning)
         self._live: LiveDisplay | None = None
         if self.mode == "bar" and self._err().isatty():
             try:  # the terminal's one live display
@@ -62,6 +63,8 @@ class StderrProgress:
 
     def _handle(self, ev: ProgressEvent) -> None:
         err = self._err()
+        if ev.kind == "warning":
+            self.warnings += 1
         if ev.kind == "command":
             if self.dry_run:
                 click.echo(ev.text)
@@ -162,6 +165,7 @@ class CliState:
     quiet: bool = False
     progress_mode: str = "auto"
     dry_run: bool = False
+    fail_on: str = "error"  # "warning": a run with warnings exits EXIT_WARNINGS
     sink: StderrProgress = field(init=False)
 
     def __post_init__(self) -> None:
