@@ -1,0 +1,331 @@
+"""Detection: accumulate the file's luma against the key's time sequence, find the geometry, read the bits.
+
+1. Every frame's luma is averaged down to :data:`WORK` pixels; the frames of each chip are averaged
+   (``C_c``). Each chip's residual ``D_c = C_c - (C_{c-1} + C_{c+1}) / 2`` (one neighbour at the
+   ends) removes the picture where it is still or changes steadily; the chip's key sign gets the
+   same filter (``t_c``). ``A = sum_c w_c t_c D_c`` with ``w_c = 1 / (mean D_c^2 + eps)`` (chips
+   with cuts or much motion count less): the picture cancels, the mark adds up.
+2. The same sum with :data:`DECOYS` other balanced time sequences gives decoy images: what ``A``
+   looks like with no mark (the null).
+3. The geometry (scale about the centre, offset) is the one where ``A`` best matches the pilot's
+   template (normalised cross-correlation over :data:`SCALES` and every whole-pixel offset up to
+   :data:`MAX_OFFSET` of the frame).
+4. At that geometry, the pilot's correlation against the decoys' gives the z-score; the family-wise
+   p-value is the one-sided Gaussian tail times the number of geometries searched. Each bit is the
+   sign of its cells' correlation. Found: p < :data:`P_FOUND` and the CRC-8 matches.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidMediaError, NoVideoStreamError
+from ..ffmpeg import FFmpeg
+from ..media.probe import open_container
+from ..media.threads import decode_threads, in_background
+from ..progress import ProgressSink, Reporter
+from .key import WatermarkKey, payload_for
+from .pattern import BITS, BLOCK_CHIPS, CHIP_FRAMES, GRID, PILOT_CELLS, chip_signs, decode_codeword, layout, upsample
+
+__all__ = ["DECOYS", "P_FOUND", "SCALES", "WORK", "Accumulator", "Detection", "detect", "detect_luma"]
+
+WORK = (GRID[1] * 4, GRID[0] * 4)  # (width, height) the detector works at: 4 pixels a cell
+DECOYS = 256
+SCALES = tuple(round(0.80 + 0.01 * i, 2) for i in range(41))  # 0.80 .. 1.20
+MAX_OFFSET = 0.06  # of the frame's width and height, each way
+P_FOUND = 1e-6
+_EPS = 0.05  # luma levels squared: the floor of a boundary's local residual energy (its weight's ceiling)
+_SIDE = (1, 2, 4)  # frames averaged each side of a chip boundary: the one with the least residual is used
+_LOCAL_SIGMA = 3.0  # working pixels: the neighbourhood whose residual energy weighs each pixel
+
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What :func:`detect` found.
+
+    ``z``: the pilot's z-score against the decoys at the geometry found; ``p_value``: the family-wise
+    probability of a z as high on a file without this key's mark (tail times the geometries
+    searched); ``bits_ok``: the decoded bits' CRC-8 matches; ``found``: p < 1e-6 and bits_ok;
+    ``payload``: the decoded 32-bit code when found; ``distributor``: the candidate id with that
+    payload; ``scale``, ``offset``: the geometry (the picture scaled about its centre by ``scale``,
+    then shifted by ``offset`` (x, y) in fractions of the frame); ``frames``: frames read;
+    ``bit_z``: the weakest bit's z-score.
+    """
+
+    found: bool
+    payload: int | None
+    distributor: str | None
+    z: float
+    p_value: float
+    bits_ok: bool
+    scale: float
+    offset: tuple[float, float]
+    frames: int
+    hypotheses: int
+    bit_z: float
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["offset"] = list(self.offset)
+        return d
+
+
+def _luma(frame: Any) -> npt.NDArray[np.uint8]:
+    if frame.format.name not in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12", "gray"):
+        frame = frame.reformat(format="gray")
+    p = frame.planes[0]
+    return np.frombuffer(memoryview(p), np.uint8).reshape(p.height, p.line_size)[:, : p.width]
+
+
+def small_luma(y: npt.NDArray[np.uint8]) -> F32:
+    """A luma plane averaged down to the detector's working size (float levels)."""
+    return cast(F32, cv2.resize(y, WORK, interpolation=cv2.INTER_AREA).astype(np.float32))
+
+
+class Accumulator:
+    """Steps 1 and 2 of the module's docstring, fed one working-size frame at a time (memory: the decoy
+    images and a few frames, whatever the length)."""
+
+    def __init__(self, key: WatermarkKey, decoys: int = DECOYS) -> None:
+        self.key = key
+        self.decoys = decoys
+        px = WORK[0] * WORK[1]
+        self.a = np.zeros(px, dtype=np.float64)
+        self.d = np.zeros((decoys, px), dtype=np.float32)
+        self.frames = 0
+        self.boundaries = 0  # chip boundaries where the key's sign flips (what carries the mark)
+        self._recent: deque[F32] = deque(maxlen=2 * _SIDE[-1])
+        self._blocks: dict[int, F32] = {}  # time block -> its signs (the key's, then the decoys')
+
+    def add(self, small: F32) -> None:
+        self._recent.append(small)
+        self.frames += 1
+        f = self.frames - _SIDE[-1]  # the boundary whose frames after it are all here
+        if f > 0 and f % CHIP_FRAMES == 0:
+            self._boundary(f, self.frames)
+
+    def _boundary(self, f: int, end: int) -> None:
+        """Adds the boundary before frame ``f`` (frames up to ``end`` read)."""
+        recent = list(self._recent)
+        base = end - len(recent)  # frame index of recent[0]
+        best: tuple[float, F32] | None = None
+        for k in _SIDE:
+            if f - k < base or f + k > end:
+                continue
+            after = sum(recent[f - base + i] for i in range(k))
+            before = sum(recent[f - base - 1 - i] for i in range(k))
+            e = cast(F32, (after - before) / np.float32(k))
+            e -= e.mean()
+            energy = float(np.mean(e * e))
+            if best is None or energy < best[0]:
+                best = (energy, e)
+        if best is None:
+            return
+        e = best[1]
+        local = cv2.GaussianBlur(e * e, (0, 0), _LOCAL_SIGMA)
+        we = (e / (local + _EPS)).ravel()
+        c = f // CHIP_FRAMES
+        flip = self._signs(c) - self._signs(c - 1)  # -2, 0 or 2: the key's, then each decoy's
+        if flip[0]:
+            self.a += float(flip[0]) * we
+            self.boundaries += 1
+        if self.decoys:
+            self.d += flip[1:, None] * we[None, :]
+
+    def _signs(self, chip: int) -> F32:
+        """The sign of chip ``chip`` in the key's sequence (first) and in each decoy's."""
+        block = chip // BLOCK_CHIPS
+        if block not in self._blocks:
+            if len(self._blocks) > 4:
+                self._blocks.pop(min(self._blocks))
+            own = chip_signs(self.key, block * BLOCK_CHIPS, BLOCK_CHIPS)
+            half = np.repeat(np.array([1.0, -1.0], dtype=np.float32), BLOCK_CHIPS // 2)
+            others = self.key.seed("decoys", block).permuted(np.tile(half, (self.decoys, 1)), axis=1)
+            self._blocks[block] = np.concatenate([own[None], others]).astype(np.float32)
+        return self._blocks[block][:, chip - block * BLOCK_CHIPS]
+
+    def finish(self) -> tuple[F32, F32]:
+        """(A, decoy images), each at the working size."""
+        end = self.frames
+        f = (max(0, end - _SIDE[-1]) // CHIP_FRAMES + 1) * CHIP_FRAMES
+        while f < end:  # boundaries too near the end for every side length
+            self._boundary(f, end)
+            f += CHIP_FRAMES
+        self._recent.clear()
+        h, w = WORK[1], WORK[0]
+        return self.a.astype(np.float32).reshape(h, w), self.d.reshape(self.decoys, h, w)
+
+
+def _warp(img: F32, scale: float, dx: float, dy: float, size: tuple[int, int], margin: tuple[int, int]) -> F32:
+    """The observed working-size image ``img`` seen in canonical coordinates: a canvas of ``size``
+    whose pixel (mx, my) is the canonical frame's top-left, for a picture scaled by ``scale`` about
+    the centre and shifted by (dx, dy) working pixels."""
+    w, h = WORK
+    mx, my = margin
+    # canvas pixel xc -> canonical x = xc - mx -> observed x = s (x + .5 - w/2) + w/2 - .5 + dx
+    ox = scale * (0.5 - mx - w / 2) + w / 2 - 0.5 + dx
+    oy = scale * (0.5 - my - h / 2) + h / 2 - 0.5 + dy
+    m = np.array([[scale, 0.0, ox], [0.0, scale, oy]], dtype=np.float64)
+    return cast(
+        F32,
+        cv2.warpAffine(img, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT),
+    )
+
+
+def _q(z: float) -> float:
+    """One-sided Gaussian tail P(Z > z)."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def detect_luma(
+    frames: Iterable[npt.NDArray[np.uint8] | F32],
+    key: WatermarkKey,
+    *,
+    candidates: Iterable[str] = (),
+    small: bool = False,
+) -> Detection:
+    """:func:`detect` on luma planes (uint8, any size; with ``small``, already at :data:`WORK` as float)."""
+    acc = Accumulator(key)
+    for y in frames:
+        acc.add(cast(F32, y) if small else small_luma(cast(npt.NDArray[np.uint8], y)))
+    return _decide(acc, key, candidates)
+
+
+@functools.cache
+def _adjoint() -> tuple[F32, F32]:
+    """(U_y, U_x^T) with ``upsample(cells) == U_y @ cells @ U_x^T`` at the working size (bicubic is
+    separable), so ``U_y^T @ image @ U_x`` is every cell's correlation with an image at once."""
+    w, h = WORK
+    uxt = cv2.resize(np.eye(GRID[1], dtype=np.float32), (w, GRID[1]), interpolation=cv2.INTER_CUBIC)
+    uy = cv2.resize(np.eye(GRID[0], dtype=np.float32), (GRID[0], h), interpolation=cv2.INTER_CUBIC)
+    return cast(F32, uy), cast(F32, uxt)
+
+
+def _decoy_templates(key: WatermarkKey, decoys: int, cells: int) -> F32:
+    """``decoys`` random templates of ``cells`` cells with random chips each, as cell weights."""
+    rng = key.seed("decoy-layout", cells)
+    n = GRID[0] * GRID[1]
+    out = np.zeros((decoys, n), dtype=np.float32)
+    for k in range(decoys):
+        out[k, rng.choice(n, cells, replace=False)] = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), cells)
+    return out
+
+
+def _decide(acc: Accumulator, key: WatermarkKey, candidates: Iterable[str]) -> Detection:
+    ids = list(candidates)
+    by_payload = {payload_for(i): i for i in ids}  # validates every id first
+    a, decoys = acc.finish()
+    w, h = WORK
+    mx, my = round(MAX_OFFSET * w), round(MAX_OFFSET * h)
+    canvas = (w + 2 * mx, h + 2 * my)
+    lay = layout(key)
+    pilot = upsample(lay.basis()[0], w, h)
+    best = (-2.0, 1.0, 0, 0)
+    for s in SCALES:
+        view = _warp(a, s, 0.0, 0.0, canvas, (mx, my))
+        res = cv2.matchTemplate(view, pilot, cv2.TM_CCORR_NORMED)
+        _, peak, _, loc = cv2.minMaxLoc(res)
+        if peak > best[0]:
+            best = (float(peak), s, loc[0] - mx, loc[1] - my)
+    _, scale, dx, dy = best
+    hypotheses = len(SCALES) * (2 * mx + 1) * (2 * my + 1)
+    # the canonical frame at that geometry: canonical (x, y) shows observed s (x - c) + c + s (dx, dy)
+    ddx, ddy = scale * dx, scale * dy
+    uy, uxt = _adjoint()
+    cells = np.stack([uy.T @ _warp(img, scale, ddx, ddy, (w, h), (0, 0)) @ uxt.T for img in (a, *decoys)])
+    cells = cells.reshape(len(cells), -1).astype(np.float64)  # each image's correlation with every cell
+    basis = lay.basis().reshape(1 + BITS, -1).astype(np.float64)
+    mine = basis @ cells[0]  # the pilot's correlation, then each bit's
+    # the null: a decoy time sequence's image against a random template of as many cells
+    n_bit = int(np.count_nonzero(basis[1]))
+    null_pilot = np.einsum("kc,kc->k", _decoy_templates(key, acc.decoys, PILOT_CELLS), cells[1:])
+    null_bit = np.einsum("kc,kc->k", _decoy_templates(key, acc.decoys, n_bit), cells[1:])
+    spread = float(null_pilot.std()) or 1.0
+    bit_spread = float(null_bit.std()) or 1.0
+    z = float((mine[0] - null_pilot.mean()) / spread) if acc.boundaries else 0.0
+    p = min(1.0, hypotheses * _q(z))
+    bits = (mine[1:] > 0).astype(np.int8)
+    payload, ok = decode_codeword(bits)
+    ok = ok and acc.boundaries > 0
+    found = ok and p < P_FOUND
+    return Detection(
+        found=found,
+        payload=payload if found else None,
+        distributor=by_payload.get(payload) if found else None,
+        z=round(z, 3),
+        p_value=p,
+        bits_ok=ok,
+        scale=scale,
+        offset=(round(ddx / w, 4), round(ddy / h, 4)),
+        frames=acc.frames,
+        hypotheses=hypotheses,
+        bit_z=round(float(np.min(np.abs(mine[1:]))) / bit_spread, 3) if acc.boundaries else 0.0,
+    )
+
+
+def detect(
+    path: str | Path,
+    key: WatermarkKey,
+    *,
+    candidates: Iterable[str] = (),
+    ffmpeg: FFmpeg | None = None,
+    sink: ProgressSink | None = None,
+) -> Detection:
+    """Look for ``key``'s mark in the video file ``path`` (frame 0 of the file taken as frame 0 of the
+    marked episode).
+
+    Args:
+        candidates: distributor ids; the one whose :func:`payload_for` is the decoded payload is named.
+        ffmpeg: the runner whose thread cap the decode follows (nothing is run through it).
+        sink: progress.
+
+    Raises:
+        WatermarkError: a candidate id is malformed.
+        InputError: the file is missing, not media or has no video stream.
+    """
+    ids = list(candidates)
+    for i in ids:
+        payload_for(i)
+    rep = Reporter(sink, "watermark")
+    threads = ffmpeg.threads if ffmpeg is not None else None
+    acc = Accumulator(key)
+    with open_container(path) as c:
+        if not c.streams.video:
+            raise NoVideoStreamError("no video stream to look for a watermark in", path=path)
+        vs = c.streams.video[0]
+        total = int(vs.frames or 0) or None
+        decode_threads(vs, threads)
+        rep.start(total, "frames")
+
+        def produce(put: Any, stop: Any) -> None:
+            for frame in c.decode(vs):
+                if stop.is_set():
+                    return
+                put(small_luma(_luma(frame)))
+
+        try:
+            for k, small in enumerate(_frames(produce)):
+                acc.add(small)
+                if k % 25 == 0:
+                    rep.advance(k, total, "frames")
+        except (ValueError, OSError) as exc:  # PyAV's decode errors derive from these
+            raise InvalidMediaError(f"decode failed after {acc.frames} frames: {exc}", path=path) from None
+    det = _decide(acc, key, ids)
+    rep.end(f"z {det.z:.1f}, {'found' if det.found else 'not found'}")
+    return det
+
+
+def _frames(produce: Any) -> Iterator[F32]:
+    yield from in_background(produce, maxsize=8, name="vertcut-watermark")
