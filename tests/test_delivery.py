@@ -12,7 +12,7 @@ import av
 import m3u8
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import run_cli, tiny_ladder
 from mediagen import make_clip
 
 from vertcut.errors import EXIT_INPUT
@@ -34,6 +34,7 @@ def _presets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(base))
     (base / "split").mkdir(parents=True)
     (base / "split" / "default.toml").write_text('min_duration = "0.5s"\nwarn_duration = "0.5s"\n')
+    tiny_ladder(base)
     (base / "label").mkdir()
     (base / "label" / "flash.toml").write_text(
         'text = "第{episode}集 {filing}"\nanchor = "top-left"\nsize_px = 60\nwhen = "start"\nseconds = 1\n'
@@ -76,7 +77,7 @@ def test_soft_subtitles_in_every_package_with_exact_cue_times(tmp_path: Path, mo
     out = tmp_path / "out"
     subs = [a for lang in ("zh", "en", "ar", "th") for a in ("--subs", str(tmp_path / f"m.{lang}.srt"))]
     res = run_cli("run", str(master), *subs, "--markers", str(tmp_path / "cuts.csv"), "--snap", "0f",
-                  "--masters", "youtube-shorts,douyin", "--mode", "center", "-o", str(out))  # fmt: skip
+                  "--masters", "youtube-shorts", "--ladder", "tiny", "--mode", "center", "-o", str(out))  # fmt: skip
     assert res.exit_code == 0, res.output
     plan = json.loads((out / "plan.json").read_text())
     sources = {lang: load_subtitles(tmp_path / f"m.{lang}.srt") for lang in ("en", "ar", "th")}
@@ -102,7 +103,7 @@ def test_soft_subtitles_in_every_package_with_exact_cue_times(tmp_path: Path, mo
                 joined.write_bytes(first.read_bytes() + seg.read_bytes())
                 mpegts = _first_video_pts_90k(joined)
             else:
-                mpegts = _first_video_pts_90k(sorted((folder / "ts").glob("1080p_*.ts"))[0])
+                mpegts = _first_video_pts_90k(sorted((folder / "ts").glob("360p_*.ts"))[0])
             video = m3u8.load(str(folder / package / master_pl.playlists[0].uri))
             for lang, m in media.items():
                 pl = m3u8.load(str(folder / package / m.uri))
@@ -120,7 +121,7 @@ def test_soft_subtitles_in_every_package_with_exact_cue_times(tmp_path: Path, mo
             cues = _vtt_cues((folder / "cmaf" / "subs" / f"{lang}.vtt").read_text(encoding="utf-8"))
             assert [(a, b) for a, b, _ in cues] == expected[lang]
         # the progressive MP4s carry a mov_text track per language with cues (exact to the millisecond)
-        with av.open(str(folder / "mp4" / "720p.mp4")) as c:
+        with av.open(str(folder / "mp4" / "360p.mp4")) as c:
             tracks = {s.metadata.get("language"): s for s in c.streams.subtitles}
             wanted = {"eng": "en", "ara": "ar", "tha": "th"}
             have = {k: v for k, v in wanted.items() if expected[v]}
@@ -134,9 +135,11 @@ def test_soft_subtitles_in_every_package_with_exact_cue_times(tmp_path: Path, mo
             for code, s in tracks.items():
                 assert s.codec_context.name == "mov_text"
                 assert times[code] == expected[have[code]], code
-        # platform masters: SRT sidecars where the platform takes them (YouTube), none for Douyin
+        # platform masters: SRT sidecars where the platform takes them (YouTube; not Douyin)
         assert (folder / "masters" / "youtube-shorts.en.srt").is_file()
-        assert not list((folder / "masters").glob("douyin.*.srt"))
+        from vertcut.presets import load_preset
+
+        assert load_preset("platform", "douyin").subtitles == "none"
         report = json.loads((folder / "report.json").read_text())
         assert [s["lang"] for s in report["subtitles"]] == ["en", "ar", "th"]
     # right to left: every Arabic line opens with U+200F; Thai is broken between words, within its length
@@ -166,7 +169,18 @@ def test_labels_are_composited_in_the_render_at_exact_frames(tmp_path: Path, mon
     where the picture is bit for bit the unlabelled render; the AIGC label is in every file's metadata."""
     _presets(tmp_path, monkeypatch)
     master = make_clip(tmp_path / "m.mp4", frames=50, size=(320, 180), shot_len=25)
-    common = ["--mode", "center", "--package", "hls,mp4", "--masters", "douyin", "--mezzanine", "lossless"]
+    common = [
+        "--mode",
+        "center",
+        "--package",
+        "hls,mp4",
+        "--masters",
+        "douyin",
+        "--mezzanine",
+        "lossless",
+        "--ladder",
+        "tiny",
+    ]
     res = run_cli("run", str(master), *common, "-o", str(tmp_path / "plain"))
     assert res.exit_code == 0, res.output
     import cv2
@@ -206,7 +220,7 @@ def test_labels_are_composited_in_the_render_at_exact_frames(tmp_path: Path, mon
     for f in [tmp_path / "lab" / "episodes" / "ep001.mp4", *(tmp_path / "lab" / "encoded" / "ep001").rglob("*.mp4")]:
         with av.open(str(f)) as c:
             tags.append(json.loads(c.metadata["AIGC"]))
-    assert len(tags) == 6 and all(t == tags[0] for t in tags)  # mezzanine, 4 rungs, the Douyin master
+    assert len(tags) == 4 and all(t == tags[0] for t in tags)  # mezzanine, 2 rungs, the Douyin master
     assert tags[0]["Label"] == "1" and tags[0]["ProduceID"] == "重生-1"
     hls = (tmp_path / "lab" / "encoded" / "ep001" / "cmaf" / "master.m3u8").read_text()
     m = re.search(r'#EXT-X-SESSION-DATA:DATA-ID="org.vertcut.AIGC",URI="([^"]+)"', hls)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, tiny_ladder
 from mediagen import make_clip
 
 
@@ -15,10 +15,11 @@ def test_progress_json_and_lines_name_the_episode(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(tmp_path / "presets"))
     (tmp_path / "presets" / "split").mkdir(parents=True)
     (tmp_path / "presets" / "split" / "default.toml").write_text('min_duration = "0.5s"\nwarn_duration = "0.5s"\n')
+    tiny_ladder(tmp_path / "presets")
     master = make_clip(tmp_path / "m.mp4", frames=100, size=(320, 180), shot_len=25)
     (tmp_path / "cuts.csv").write_text("frame,name\n50,EP01 cliffhanger\n")
     args = ["run", str(master), "--markers", str(tmp_path / "cuts.csv"), "--snap", "0f", "--package", "mp4",
-            "--mode", "center", "-j", "2", "-o", str(tmp_path / "out")]  # fmt: skip
+            "--mode", "center", "--ladder", "tiny", "-j", "2", "-o", str(tmp_path / "out")]  # fmt: skip
     res = run_cli("--progress", "json", *args)
     assert res.exit_code == 0, res.output
     events = [json.loads(ln) for ln in res.stderr.splitlines() if ln.startswith("{")]
@@ -54,10 +55,11 @@ def test_fail_on_warning_gates_a_finished_run(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(tmp_path / "presets"))
     (tmp_path / "presets" / "split").mkdir(parents=True)
     (tmp_path / "presets" / "split" / "default.toml").write_text('min_duration = "0.5s"\nwarn_duration = "5s"\n')
+    tiny_ladder(tmp_path / "presets")
     master = make_clip(tmp_path / "m.mp4", frames=50, size=(320, 180), shot_len=25)
     (tmp_path / "cuts.csv").write_text("frame,name\n25,EP01 cliffhanger\n")
     args = ["run", str(master), "--markers", str(tmp_path / "cuts.csv"), "--snap", "0f", "--package", "mp4",
-            "--mode", "center"]  # fmt: skip
+            "--mode", "center", "--ladder", "tiny"]  # fmt: skip
     res = run_cli("--fail-on", "warning", *args, "-o", str(tmp_path / "a"))  # 1 s episodes: shorter than 5 s
     assert res.exit_code == EXIT_WARNINGS == 8, res.output
     assert "warning(s) reported (--fail-on warning)" in res.stderr and "is shorter than 5s" in res.stderr

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, tiny_ladder
 from mediagen import make_clip
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -29,6 +29,7 @@ def test_report_page_loads_shows_every_poster_and_plays(tmp_path: Path, monkeypa
     monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(tmp_path / "presets"))
     (tmp_path / "presets" / "split").mkdir(parents=True)
     (tmp_path / "presets" / "split" / "default.toml").write_text('min_duration = "0.5s"\nwarn_duration = "0.5s"\n')
+    tiny_ladder(tmp_path / "presets")
     master = make_clip(tmp_path / "m.mp4", frames=100, size=(320, 180), shot_len=25)
     (tmp_path / "m.zh.srt").write_text("1\n00:00:00,200 --> 00:00:01,600\n你到底去了哪里？\n", encoding="utf-8")
     (tmp_path / "m.en.srt").write_text("1\n00:00:00,200 --> 00:00:01,600\nWhere were you?\n", encoding="utf-8")
@@ -36,7 +37,7 @@ def test_report_page_loads_shows_every_poster_and_plays(tmp_path: Path, monkeypa
     out = tmp_path / "out"
     res = run_cli("run", str(master), "--subs", str(tmp_path / "m.zh.srt"), "--subs", str(tmp_path / "m.en.srt"),
                   "--markers", str(tmp_path / "cuts.csv"), "--snap", "0f", "--package", "hls,mp4",
-                  "--mode", "center", "-o", str(out))  # fmt: skip
+                  "--mode", "center", "--ladder", "tiny", "-o", str(out))  # fmt: skip
     assert res.exit_code == 0, res.output
     page_file = out / "report.html"
     text = page_file.read_text(encoding="utf-8")
@@ -66,7 +67,7 @@ def test_report_page_loads_shows_every_poster_and_plays(tmp_path: Path, monkeypa
                     return [v.currentTime, v.videoWidth, v.error ? v.error.code : null];
                 }"""
             )
-            assert played[0] > 0.3 and played[1] == 720 and played[2] is None, played
+            assert played[0] > 0.3 and played[1] == 360 and played[2] is None, played  # the 360p rung
             assert not errors, errors
         finally:
             browser.close()

@@ -314,16 +314,33 @@ class EncodeSettings:
 
     ladder: str | LadderPreset = "h264-default"
     packages: tuple[str, ...] = PACKAGES
-    masters: tuple[str, ...] = ()
+    masters: tuple[str | PlatformSpec, ...] = ()
     vmaf: bool = False
+    ladder_name: str = ""  # the ladder preset's name, once ``ladder`` holds the preset itself
 
     def resolved(self) -> tuple[LadderPreset, list[PlatformSpec]]:
         lad: LadderPreset = load_preset("ladder", self.ladder) if isinstance(self.ladder, str) else self.ladder
         unknown = set(self.packages) - set(PACKAGES)
         if unknown:
             raise InputError(f"unknown package(s): {', '.join(sorted(unknown))} (choose from {', '.join(PACKAGES)})")
-        specs = [load_preset("platform", PLATFORM_ALIASES.get(m, m)) for m in self.masters]
+        specs = [m if isinstance(m, PlatformSpec) else load_preset("platform", PLATFORM_ALIASES.get(m, m))
+                 for m in self.masters]  # fmt: skip
         return lad, specs
+
+    def frozen(self) -> EncodeSettings:
+        """These settings with their presets loaded (plain data: an executor task on another machine does
+        not need this machine's user presets)."""
+        lad, specs = self.resolved()
+        return replace(self, ladder=lad, masters=tuple(specs), ladder_name=self.name)
+
+    @property
+    def name(self) -> str:
+        """The ladder's name, for reports."""
+        return self.ladder if isinstance(self.ladder, str) else self.ladder_name or "custom"
+
+    @property
+    def master_names(self) -> list[str]:
+        return [m if isinstance(m, str) else m.name for m in self.masters]
 
 
 def encode_episode(
@@ -481,7 +498,7 @@ def _encode_source(
     rep = Reporter(sink, "encode")
     lad, specs = settings.resolved()
     packages = list(settings.packages)
-    report = EncodeReport(name, settings.ladder if isinstance(settings.ladder, str) else "custom")
+    report = EncodeReport(name, settings.name)
     rate = pic.rate
     seg = lad.segment_seconds
     if lad.codec != "h264" and "ts" in packages:

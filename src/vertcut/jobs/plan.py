@@ -118,9 +118,9 @@ class SeriesPlan:
                 "warnings": sp.warnings,
             },
             "encode": {
-                "ladder": self.settings.ladder if isinstance(self.settings.ladder, str) else "custom",
+                "ladder": self.settings.name,
                 "packages": list(self.settings.packages),
-                "masters": list(self.settings.masters),
+                "masters": self.settings.master_names,
                 "vmaf": self.settings.vmaf,
             },
             "episodes": eps,
@@ -404,7 +404,7 @@ def plan_job(
         for path in other.values():  # the other languages are re-timed per episode: they must fit too
             check_fits(load_subtitles(path), split.end_seconds, Reporter(sink, "subtitles"))
     settings = EncodeSettings(spec.ladder, tuple(spec.packages), tuple(spec.masters), spec.vmaf)
-    settings.resolved()  # an unknown ladder or platform before any work
+    settings = settings.frozen()  # an unknown ladder or platform before any work; the presets travel as data
     cache = _LoudnessCache(work / "loudness.json" if work is not None else None, master)
     renders = _episode_renders(split, picture, subtitles, settings, Path(spec.out), spec.mezzanine, ff,
                                Reporter(sink, "plan"), cache)  # fmt: skip

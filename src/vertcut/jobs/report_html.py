@@ -86,6 +86,19 @@ def _rungs(out: Path, ep: str, enc: dict[str, Any]) -> str:
     return f"<table class='rungs'>{head}{''.join(rows)}</table>"
 
 
+def _rung_file(out: Path, ep: str, enc: dict[str, Any], wanted: str) -> Path:
+    """The progressive MP4 of rung ``wanted`` (e.g. 720p), else of the rung nearest its height."""
+    folder = out / "encoded" / ep / "mp4"
+    if (folder / f"{wanted}.mp4").is_file():
+        return folder / f"{wanted}.mp4"
+    target = int(wanted.rstrip("p") or 0)
+    rungs = sorted(enc.get("rungs", []), key=lambda r: abs(min(r["width"], r["height"]) - target))
+    for r in rungs:
+        if (folder / f"{r['name']}.mp4").is_file():
+            return folder / f"{r['name']}.mp4"
+    return folder / f"{wanted}.mp4"
+
+
 def _marker(e: dict[str, Any]) -> str:
     m = e.get("marker")
     if not m:
@@ -99,10 +112,10 @@ def _episode(out: Path, e: dict[str, Any], warnings: list[str]) -> str:
     ep = e["id"]
     enc_path = out / "encoded" / ep / "report.json"
     enc: dict[str, Any] = json.loads(enc_path.read_text()) if enc_path.is_file() else {}
-    mp4 = out / "encoded" / ep / "mp4" / f"{PLAYER_RUNG}.mp4"
-    poster_src = out / "encoded" / ep / "mp4" / f"{POSTER_RUNG}.mp4"
+    mp4 = _rung_file(out, ep, enc, PLAYER_RUNG)
+    poster_src = _rung_file(out, ep, enc, POSTER_RUNG)
     duration = float(e["duration"]["s"])
-    jpeg = _poster(poster_src if poster_src.is_file() else mp4, min(1.0, duration / 2))
+    jpeg = _poster(poster_src, min(1.0, duration / 2))
     poster = f"<img class='poster' alt='{_esc(ep)} poster' src='{_data_uri(jpeg)}'>" if jpeg else ""
     poster_attr = f" poster='{_data_uri(jpeg)}'" if jpeg else ""
     player = (
