@@ -155,7 +155,7 @@ CASES: dict[str, tuple[Args, list[tuple[Args, int]]]] = {
     ),
     "presets list": (lambda f, t: ["presets", "list"], [(lambda f, t: ["presets", "list", "--kind"], 2)]),
     "presets show": (
-        lambda f, t: ["presets", "show", "elder-large"],
+        lambda f, t: ["presets", "show", "subtitle/elder-large"],
         [(lambda f, t: ["presets", "show", "no-such-preset"], errors.EXIT_PRESET)],
     ),
     "presets validate": (
