@@ -11,7 +11,7 @@
 The design, its statistics and the measured robustness are in ``docs/watermark.md``.
 """
 
-from .detect import Detection, detect, detect_luma
+from .detector import Detection, detect, detect_luma
 from .embed import DEFAULT_STRENGTH, Embedder
 from .key import WatermarkError, WatermarkKey, payload_for
 

@@ -37,7 +37,7 @@ from ..progress import ProgressSink, Reporter
 from .key import WatermarkKey, payload_for
 from .pattern import BITS, BLOCK_CHIPS, CHIP_FRAMES, GRID, PILOT_CELLS, chip_signs, decode_codeword, layout, upsample
 
-__all__ = ["DECOYS", "P_FOUND", "SCALES", "WORK", "Accumulator", "Detection", "detect", "detect_luma"]
+__all__ = ["DECOYS", "P_FOUND", "SCALES", "WORK", "Accumulator", "Detection", "decide", "detect", "detect_luma"]
 
 WORK = (GRID[1] * 4, GRID[0] * 4)  # (width, height) the detector works at: 4 pixels a cell
 DECOYS = 256
@@ -57,11 +57,12 @@ class Detection:
 
     ``z``: the pilot's z-score against the decoys at the geometry found; ``p_value``: the family-wise
     probability of a z as high on a file without this key's mark (tail times the geometries
-    searched); ``bits_ok``: the decoded bits' CRC-8 matches; ``found``: p < 1e-6 and bits_ok;
+    searched); ``bits_ok``: the decoded bits' CRC-8 matches (``corrected``: after flipping the least
+    sure bit); ``found``: p < 1e-6 and bits_ok;
     ``payload``: the decoded 32-bit code when found; ``distributor``: the candidate id with that
     payload; ``scale``, ``offset``: the geometry (the picture scaled about its centre by ``scale``,
     then shifted by ``offset`` (x, y) in fractions of the frame); ``frames``: frames read;
-    ``bit_z``: the weakest bit's z-score.
+    ``hypotheses``: geometries searched; ``bit_z``: the weakest bit's z-score.
     """
 
     found: bool
@@ -75,6 +76,7 @@ class Detection:
     frames: int
     hypotheses: int
     bit_z: float
+    corrected: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -195,12 +197,15 @@ def detect_luma(
     *,
     candidates: Iterable[str] = (),
     small: bool = False,
+    search: bool = True,
 ) -> Detection:
-    """:func:`detect` on luma planes (uint8, any size; with ``small``, already at :data:`WORK` as float)."""
+    """:func:`detect` on luma planes (uint8, any size; with ``small``, already at :data:`WORK` as float).
+    ``search=False`` takes the geometry as it is (scale 1, no offset: one hypothesis), to check the
+    null's calibration."""
     acc = Accumulator(key)
     for y in frames:
         acc.add(cast(F32, y) if small else small_luma(cast(npt.NDArray[np.uint8], y)))
-    return _decide(acc, key, candidates)
+    return decide(acc, key, candidates, search)
 
 
 @functools.cache
@@ -223,15 +228,12 @@ def _decoy_templates(key: WatermarkKey, decoys: int, cells: int) -> F32:
     return out
 
 
-def _decide(acc: Accumulator, key: WatermarkKey, candidates: Iterable[str]) -> Detection:
-    ids = list(candidates)
-    by_payload = {payload_for(i): i for i in ids}  # validates every id first
-    a, decoys = acc.finish()
+def _search(a: F32, pilot: F32) -> tuple[float, float, float, int]:
+    """The grid geometry where ``a`` best matches the pilot's template: (scale, dx, dy in working pixels,
+    hypotheses searched)."""
     w, h = WORK
     mx, my = round(MAX_OFFSET * w), round(MAX_OFFSET * h)
     canvas = (w + 2 * mx, h + 2 * my)
-    lay = layout(key)
-    pilot = upsample(lay.basis()[0], w, h)
     best = (-2.0, 1.0, 0, 0)
     for s in SCALES:
         view = _warp(a, s, 0.0, 0.0, canvas, (mx, my))
@@ -240,24 +242,67 @@ def _decide(acc: Accumulator, key: WatermarkKey, candidates: Iterable[str]) -> D
         if peak > best[0]:
             best = (float(peak), s, loc[0] - mx, loc[1] - my)
     _, scale, dx, dy = best
-    hypotheses = len(SCALES) * (2 * mx + 1) * (2 * my + 1)
-    # the canonical frame at that geometry: canonical (x, y) shows observed s (x - c) + c + s (dx, dy)
-    ddx, ddy = scale * dx, scale * dy
+    # canonical (x, y) shows observed s (x - c) + c + s (dx, dy)
+    return scale, scale * dx, scale * dy, len(SCALES) * (2 * mx + 1) * (2 * my + 1)
+
+
+def _cells(images: Iterable[F32], scale: float, dx: float, dy: float) -> npt.NDArray[np.float64]:
+    """Each image's correlation with every cell's template at a geometry: shape (images, cells)."""
+    w, h = WORK
     uy, uxt = _adjoint()
-    cells = np.stack([uy.T @ _warp(img, scale, ddx, ddy, (w, h), (0, 0)) @ uxt.T for img in (a, *decoys)])
-    cells = cells.reshape(len(cells), -1).astype(np.float64)  # each image's correlation with every cell
-    basis = lay.basis().reshape(1 + BITS, -1).astype(np.float64)
-    mine = basis @ cells[0]  # the pilot's correlation, then each bit's
-    # the null: a decoy time sequence's image against a random template of as many cells
+    out = np.stack([uy.T @ _warp(img, scale, dx, dy, (w, h), (0, 0)) @ uxt.T for img in images])
+    return out.reshape(len(out), -1).astype(np.float64)
+
+
+def _refine(a: F32, basis: npt.NDArray[np.float64], scale: float, dx: float, dy: float) -> tuple[float, float, float]:
+    """The geometry near the grid's best where the whole pattern (the pilot, and each bit whatever its
+    sign) matches ``a`` best: steps of a quarter of the grid's, up to most of a grid step each way."""
+    best = (-np.inf, scale, dx, dy)
+    steps = (-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75)
+    for ds in steps:
+        s = scale + 0.01 * ds
+        for ex in steps:
+            for ey in steps:
+                r = basis @ _cells([a], s, dx + ex, dy + ey)[0]
+                score = float(r[0] + np.abs(r[1:]).sum())
+                if score > best[0]:
+                    best = (score, s, dx + ex, dy + ey)
+    return best[1], best[2], best[3]
+
+
+def decide(acc: Accumulator, key: WatermarkKey, candidates: Iterable[str] = (), search: bool = True) -> Detection:
+    """Steps 3 and 4 of the module's docstring on what ``acc`` gathered (may be called again, e.g. with
+    ``search=False``: the geometry as it is, one hypothesis)."""
+    ids = list(candidates)
+    by_payload = {payload_for(i): i for i in ids}  # validates every id first
+    a, decoys = acc.finish()
+    w, h = WORK
+    lay = layout(key)
+    basis = lay.basis().reshape(1 + BITS, -1).astype(np.float64)  # the pilot's cells, then each bit's
     n_bit = int(np.count_nonzero(basis[1]))
-    null_pilot = np.einsum("kc,kc->k", _decoy_templates(key, acc.decoys, PILOT_CELLS), cells[1:])
-    null_bit = np.einsum("kc,kc->k", _decoy_templates(key, acc.decoys, n_bit), cells[1:])
-    spread = float(null_pilot.std()) or 1.0
-    bit_spread = float(null_bit.std()) or 1.0
-    z = float((mine[0] - null_pilot.mean()) / spread) if acc.boundaries else 0.0
+    null_pilot = _decoy_templates(key, acc.decoys, PILOT_CELLS)
+    null_bit = _decoy_templates(key, acc.decoys, n_bit)
+    scale, dx, dy, hypotheses = _search(a, upsample(lay.basis()[0], w, h)) if search else (1.0, 0.0, 0.0, 1)
+    # the pilot's z on the grid (the family the p-value counts); the null: each decoy time sequence's
+    # image against a random template of as many cells
+    cells = _cells([a, *decoys], scale, dx, dy)
+    null = np.einsum("kc,kc->k", null_pilot, cells[1:])
+    z = float((basis[0] @ cells[0] - null.mean()) / (float(null.std()) or 1.0)) if acc.boundaries else 0.0
     p = min(1.0, hypotheses * _q(z))
-    bits = (mine[1:] > 0).astype(np.int8)
+    # the bits where the whole pattern fits best
+    if search and acc.boundaries:
+        scale, dx, dy = _refine(a, basis, scale, dx, dy)
+        cells = _cells([a, *decoys], scale, dx, dy)
+    r = basis[1:] @ cells[0]
+    bit_z = r / (float(np.einsum("kc,kc->k", null_bit, cells[1:]).std()) or 1.0)
+    bits = (r > 0).astype(np.int8)
     payload, ok = decode_codeword(bits)
+    corrected = 0
+    if not ok:  # the CRC-8 has distance 4: one error is corrected safely; only the least sure bit is tried
+        weakest = int(np.argmin(np.abs(r)))
+        bits[weakest] ^= 1
+        payload, ok = decode_codeword(bits)
+        corrected = int(ok)
     ok = ok and acc.boundaries > 0
     found = ok and p < P_FOUND
     return Detection(
@@ -267,11 +312,12 @@ def _decide(acc: Accumulator, key: WatermarkKey, candidates: Iterable[str]) -> D
         z=round(z, 3),
         p_value=p,
         bits_ok=ok,
-        scale=scale,
-        offset=(round(ddx / w, 4), round(ddy / h, 4)),
+        scale=round(scale, 4),
+        offset=(round(dx / w, 4), round(dy / h, 4)),
         frames=acc.frames,
         hypotheses=hypotheses,
-        bit_z=round(float(np.min(np.abs(mine[1:]))) / bit_spread, 3) if acc.boundaries else 0.0,
+        bit_z=round(float(np.min(np.abs(bit_z))), 3) if acc.boundaries else 0.0,
+        corrected=corrected if ok else 0,
     )
 
 
@@ -322,7 +368,7 @@ def detect(
                     rep.advance(k, total, "frames")
         except (ValueError, OSError) as exc:  # PyAV's decode errors derive from these
             raise InvalidMediaError(f"decode failed after {acc.frames} frames: {exc}", path=path) from None
-    det = _decide(acc, key, ids)
+    det = decide(acc, key, ids)
     rep.end(f"z {det.z:.1f}, {'found' if det.found else 'not found'}")
     return det
 

@@ -13,7 +13,7 @@ from .pattern import BLOCK_CHIPS, CHIP_FRAMES, chip_signs, codeword, layout, ups
 
 __all__ = ["DEFAULT_STRENGTH", "Embedder"]
 
-DEFAULT_STRENGTH = 1.5  # luma levels (of 255) at a cell's centre; see docs/watermark.md for the figures
+DEFAULT_STRENGTH = 0.45  # the smooth pattern's peak, in luma levels, before rounding: docs/watermark.md
 MAX_STRENGTH = 8.0
 
 U8 = npt.NDArray[np.uint8]
@@ -28,7 +28,9 @@ class Embedder:
     Args:
         key: the secret key.
         payload: the distributor's 32-bit code (:func:`~vertcut.watermark.payload_for`).
-        strength: the pattern's amplitude in 8-bit luma levels at a cell's centre (0 < strength <= 8).
+        strength: the smooth pattern's amplitude in 8-bit luma levels (0 < strength <= 8), before it is
+            rounded to whole levels: at the default 0.45 the mark is +-1 level on about a quarter of the
+            picture (where the pattern peaks) and 0 elsewhere; at 1.0 +-1 on 70 %; above 1, +-2 appears.
 
     Raises:
         WatermarkError: payload out of range or strength out of bounds.
