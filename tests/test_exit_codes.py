@@ -65,7 +65,7 @@ _FILES = {
     "cuts": "cuts.csv", "colours": "colours.edl", "srt": "ok.en.srt", "srt_lint": "short.en.srt",
     "ladder": "tiny-ladder.toml", "split_preset": "split/short.toml", "not_toml": "split/broken.toml",
     "unknown_key": "split/unknown.toml", "batch": "series.toml", "batch_failing": "failing.toml",
-    "batch_invalid": "invalid.toml", "demo_series": "demo/series.toml", "a_file": "a-file",
+    "batch_invalid": "invalid.toml", "demo_series": "demo/series.toml", "a_file": "a-file", "silent": "silent.mp4",
 }  # fmt: skip
 
 SHORT = 'min_duration = "0.5s"\nwarn_duration = "0.5s"\n'
@@ -76,6 +76,7 @@ def f(tmp_path_factory: pytest.TempPathFactory) -> Files:
     d = tmp_path_factory.mktemp("exit-codes")
     make_clip(d / "wide.mp4", frames=50, size=(320, 180), shot_len=25)
     make_clip(d / "tall.mp4", frames=50, size=(180, 320), shot_len=0)
+    make_clip(d / "silent.mp4", frames=50, size=(180, 320), shot_len=0, audio=False)
     (d / "junk.mp4").write_bytes(b"\0" * 1000)
     (d / "a-file").write_text("not a folder\n")
     # reframe-eval: the sample's first shot (8 s, a static dialogue with its subject off centre) and its truth
@@ -144,6 +145,14 @@ CASES: dict[str, tuple[Args, list[tuple[Args, int]]]] = {
     "demo": (
         lambda f, t: ["--dry-run", "demo", str(t / "demo")],
         [(lambda f, t: ["demo", f.a_file], errors.EXIT_INPUT)],  # the folder is a file
+    ),
+    "check": (
+        lambda f, t: ["check", f.silent],  # no sound is a warning; nothing flashes, no cuts
+        [
+            (lambda f, t: ["check", f.junk], errors.EXIT_INPUT),
+            (lambda f, t: ["check", f.silent, "--profile", "no-such-profile"], errors.EXIT_PRESET),
+            (lambda f, t: ["check", f.silent, "--fail-on", "warning"], errors.EXIT_CHECK),
+        ],
     ),
     "doctor": (lambda f, t: ["doctor"], [(lambda f, t: ["doctor"], errors.EXIT_CHECK)]),  # bad: a broken preset
     "encode": (

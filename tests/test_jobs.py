@@ -110,7 +110,7 @@ def test_batch_file_takes_every_job_option(tmp_path: Path) -> None:
                 "watermark", "marker_colour", "marker_name"}  # fmt: skip
     untouched = {f.name for f in fields(JobSpec)} - set_here
     # in test_batch_file; the watermark key is best kept out of files ($VERTCUT_WATERMARK_KEY)
-    assert untouched == {"subtitle_preset", "ladder", "masters", "path_in", "mezzanine", "watermark_key"}
+    assert untouched == {"subtitle_preset", "ladder", "masters", "path_in", "mezzanine", "watermark_key", "check"}
 
 
 def test_batch_runs_masters_side_by_side(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ _KIND_MODULES = (
     "vertcut.split.settings",
     "vertcut.encode.presets",
     "vertcut.labels.presets",
+    "vertcut.check.profiles",
 )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -99,6 +100,7 @@ class JobSpec:
     series: str = ""  # the series' name for labels and metadata (default: the master's file name)
     watermark: str = ""  # distributor ID embedded as an invisible mark in every episode
     watermark_key: str = ""  # its key (hex); default $VERTCUT_WATERMARK_KEY. Never written to any output
+    check: bool = True  # run `vertcut check` on the finished series (check.json, check.html)
 
     def burn_subtitle(self) -> Path | None:
         if not self.subs:
@@ -311,8 +313,43 @@ def _run_locked(
         from .report_html import write_report_html
 
         write_report_html(out, manifest, json.loads(json.dumps(data, default=str)))
+        if spec.check:
+            _check_series(spec, out, ff, collect)
     rep.end(f"{len(plan.episodes)} episode(s) in {out}")
     return report
+
+
+def _check_series(spec: JobSpec, out: Path, ff: FFmpeg, sink: ProgressSink) -> None:
+    """``vertcut check`` of the series just made: ``check.json`` and ``check.html``. What it finds is
+    reported (its errors as notes), never a failure of the run; a check that cannot run is a warning."""
+    from ..check.html import write_check_html
+    from ..check.series import check_paths
+    from ..errors import PresetError
+    from ..presets import find_preset
+
+    rep = Reporter(sink, "check")
+    try:
+        find_preset("check", spec.subtitle_preset)
+        preset = spec.subtitle_preset
+    except PresetError:
+        preset = "elder-large"
+    try:
+        result = check_paths([out], preset=preset, ffmpeg=ff, sink=sink)
+    except VertcutError as exc:
+        rep.warning(f"the series could not be checked: {exc}")
+        return
+    except Exception as exc:  # a bug in a check must not fail the series it reports on
+        if os.environ.get("VERTCUT_DEBUG") == "1":
+            raise
+        rep.warning(f"the series could not be checked (internal error: {type(exc).__name__}: {exc})")
+        return
+    with atomic_path(out / "check.json") as tmp:
+        tmp.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str))
+    write_check_html(result, out / "check.html")
+    for f in result.findings:
+        if f.severity == "error":
+            rep.info(f"{f.episode + ': ' if f.episode else ''}{f.check}/{f.rule}: {f.message}")
+    rep.end(f"{result.errors} error(s), {result.warnings} warning(s): {out / 'check.html'}")
 
 
 def _task_runner(ff: FFmpeg, pool: Executor) -> FFmpeg:

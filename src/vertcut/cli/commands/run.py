@@ -87,6 +87,7 @@ DETERMINISTIC_THREADS = 2  # encoder threads under --deterministic (x264's bytes
     "-j", "--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="Episodes encoded at once."
 )
 @click.option("--force", is_flag=True, help="Redo every episode, even those already done.")
+@click.option("--no-check", is_flag=True, help="Do not check the finished series (check.json, check.html).")
 @click.option(
     "--deterministic",
     is_flag=True,
@@ -123,6 +124,7 @@ def command(
     watermark_key: str,
     jobs: int,
     force: bool,
+    no_check: bool,
     deterministic: bool,
     dry_run: bool,
     executor: str,
@@ -168,6 +170,7 @@ def command(
         series=series,
         watermark=watermark,
         watermark_key=watermark_key,
+        check=not no_check,
     )
     dry = st.dry_run or dry_run
     ff = st.ffmpeg().replace(dry_run=True) if dry else st.ffmpeg()

@@ -1,0 +1,1 @@
+"""Accessibility and delivery compliance of a finished series (``vertcut check``)."""
