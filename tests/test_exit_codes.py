@@ -66,7 +66,10 @@ _FILES = {
     "ladder": "tiny-ladder.toml", "split_preset": "split/short.toml", "not_toml": "split/broken.toml",
     "unknown_key": "split/unknown.toml", "batch": "series.toml", "batch_failing": "failing.toml",
     "batch_invalid": "invalid.toml", "demo_series": "demo/series.toml", "a_file": "a-file", "silent": "silent.mp4",
+    "marked": "marked.mp4",
 }  # fmt: skip
+
+KEY_HEX = "3f9a0c1d" * 4  # the watermark tests' key
 
 SHORT = 'min_duration = "0.5s"\nwarn_duration = "0.5s"\n'
 
@@ -77,6 +80,11 @@ def f(tmp_path_factory: pytest.TempPathFactory) -> Files:
     make_clip(d / "wide.mp4", frames=50, size=(320, 180), shot_len=25)
     make_clip(d / "tall.mp4", frames=50, size=(180, 320), shot_len=0)
     make_clip(d / "silent.mp4", frames=50, size=(180, 320), shot_len=0, audio=False)
+    from test_watermark import ID, KEY, encode
+
+    from vertcut.watermark import Embedder, payload_for
+
+    encode(d / "marked.mp4", Embedder(KEY, payload_for(ID)))  # 12 s of a marked 360x640 drama
     (d / "junk.mp4").write_bytes(b"\0" * 1000)
     (d / "a-file").write_text("not a folder\n")
     # reframe-eval: the sample's first shot (8 s, a static dialogue with its subject off centre) and its truth
@@ -153,6 +161,18 @@ CASES: dict[str, tuple[Args, list[tuple[Args, int]]]] = {
             (lambda f, t: ["check", f.silent, "--profile", "no-such-profile"], errors.EXIT_PRESET),
             (lambda f, t: ["check", f.silent, "--fail-on", "warning"], errors.EXIT_CHECK),
         ],
+    ),
+    "watermark detect": (
+        lambda f, t: ["watermark", "detect", f.marked, "--key", KEY_HEX],
+        [
+            (lambda f, t: ["watermark", "detect", f.silent, "--key", KEY_HEX], errors.EXIT_CHECK),  # no mark
+            (lambda f, t: ["watermark", "detect", f.marked, "--key", "not-hex"], errors.EXIT_INPUT),
+            (lambda f, t: ["watermark", "detect", f.junk, "--key", KEY_HEX], errors.EXIT_INPUT),
+        ],
+    ),
+    "watermark keygen": (
+        lambda f, t: ["watermark", "keygen"],
+        [(lambda f, t: ["watermark", "keygen", "--bits", "100"], errors.EXIT_USAGE)],
     ),
     "doctor": (lambda f, t: ["doctor"], [(lambda f, t: ["doctor"], errors.EXIT_CHECK)]),  # bad: a broken preset
     "encode": (
