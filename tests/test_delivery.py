@@ -251,3 +251,31 @@ def test_bad_delivery_input_is_one_line_and_leaves_nothing(tmp_path: Path, monke
         assert len(errors) == 1 and message in errors[0], (args, res.output)
         assert "Traceback" not in res.output
         assert not out.exists(), args
+
+
+def test_watermark_through_run_is_found_in_the_rungs_and_the_key_is_never_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_watermark import KEY_HEX, encode
+
+    base = _presets(tmp_path, monkeypatch)
+    master = encode(tmp_path / "drama.mp4", None)  # 12 s of a textured 360x640 drama, unmarked
+    out = tmp_path / "out"
+    res = run_cli("run", str(master), "--mode", "center", "--package", "hls,mp4", "--ladder", tiny_ladder(base),
+                  "--no-check", "--watermark", "douyin-cn", "--watermark-key", KEY_HEX, "-o", str(out))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = run_cli("watermark", "detect", str(out / "encoded" / "ep001" / "mp4" / "360p.mp4"), "--key", KEY_HEX,
+                  "--ids", "tiktok-eu,douyin-cn", "--json")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    found = json.loads(res.stdout)
+    assert found["found"] and found["distributor"] == "douyin-cn"
+    report = json.loads((out / "encoded" / "ep001" / "report.json").read_text())
+    assert report["watermark"]["distributor"] == "douyin-cn"
+    # the key is in no file vertcut wrote (the plan and reports name the distributor and its payload only)
+    for p in out.rglob("*"):
+        if p.is_file() and p.suffix in (".json", ".html", ".m3u8", ".mpd", ".vtt", ".srt"):
+            assert KEY_HEX not in p.read_text(encoding="utf-8", errors="replace"), p
+    res = run_cli("run", str(master), "--watermark", "douyin-cn", "--watermark-key", "xyz", "-o", str(tmp_path / "b"))
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("vertcut: error:")]
+    assert res.exit_code == EXIT_INPUT and len(errors) == 1 and "xyz" not in errors[0], res.stderr
+    assert not (tmp_path / "b").exists()
