@@ -245,3 +245,21 @@ def test_an_encoded_5hz_flash_fails_through_analyse_flashes(tmp_path: Path) -> N
     calm = _encode(tmp_path / "calm.mp4", flashing(10, grey_for(0.05), grey_for(0.02)), 2, (480, 270))
     r = analyse_flashes(calm)
     assert r.size == (240, 135) and r.events == ()  # a landscape file is analysed landscape
+
+
+def test_a_pq_file_is_analysed_as_sdr_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "pq.mp4"
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=30)
+        vs.width, vs.height, vs.pix_fmt = 180, 320, "yuv420p"
+        vs.options = {"preset": "ultrafast", "x264-params": "transfer=smpte2084:colorprim=bt2020:colormatrix=bt2020nc"}
+        for _ in range(10):
+            for p in vs.encode(av.VideoFrame.from_ndarray(np.zeros((320, 180, 3), np.uint8), format="rgb24")):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+    events: list[ProgressEvent] = []
+    assert analyse_flashes(path, sink=events.append).frames == 10
+    assert [e.text for e in events if e.kind == "warning"] == [
+        "HDR (PQ/HLG) picture: flashes measured as if it were SDR"
+    ]

@@ -146,6 +146,7 @@ def _srgb_lut() -> _F32:
 
 
 _LUT = _srgb_lut()
+_TRC_PQ, _TRC_HLG = 16, 18  # AVColorTransferCharacteristic: SMPTE ST 2084, ARIB STD-B67
 _LUMA = np.array([[0.2126, 0.7152, 0.0722]], dtype=np.float32)
 
 
@@ -770,9 +771,11 @@ def analyse_flashes(
     reformat with area averaging) and analyse it with :class:`FlashAnalyzer`.
 
     ``size`` is (width, height) for a portrait picture; a landscape picture (as displayed, after its
-    rotation) is analysed at the transposed size. Frame times come from the timestamps (a frame
-    without one, or out of order, is placed a nominal frame after the previous). Progress goes to
-    ``sink`` as the ``flash`` stage.
+    rotation) is analysed at the transposed size. Frame times are the timestamps from the first
+    frame's (a frame without one, or out of order, is placed a nominal frame after the previous).
+    ``area_rule`` as for :class:`FlashAnalyzer`; ``threads`` caps the decoder's threads (default: libav's
+    choice). The picture is taken as SDR sRGB/BT.709: a PQ or HLG file gets a warning (BT.1702-3's HDR
+    limits are not applied). Progress goes to ``sink`` as the ``flash`` stage.
     """
     import av
 
@@ -801,6 +804,8 @@ def analyse_flashes(
         try:
             for frame in c.decode(s):
                 if analyzer is None:
+                    if frame.color_trc in (_TRC_PQ, _TRC_HLG):
+                        rep.warning("HDR (PQ/HLG) picture: flashes measured as if it were SDR")
                     rotation = int(frame.rotation or 0) % 360
                     landscape = (frame.width > frame.height) != (rotation in (90, 270))
                     w, h = (max(size), min(size)) if landscape else (min(size), max(size))
