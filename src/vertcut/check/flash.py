@@ -81,8 +81,10 @@ analysers), not in one tracked region.
 from __future__ import annotations
 
 import math
+import threading
 from array import array
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -780,7 +782,7 @@ def analyse_flashes(
     import av
 
     from ..media.probe import open_container
-    from ..media.threads import decode_threads
+    from ..media.threads import decode_threads, in_background
 
     rep = Reporter(sink, "flash")
     p = Path(path)
@@ -796,21 +798,25 @@ def analyse_flashes(
         tb = Fraction(s.time_base or Fraction(1, 90000))
         total = int(s.frames or 0) or None
         analyzer: FlashAnalyzer | None = None
-        rotation = 0
-        first_pts: int | None = None
-        last_t: Fraction | None = None
         n = 0
-        rep.start(total, "frames")
-        try:
+
+        def produce(put: Callable[[Any], None], stop: threading.Event) -> None:
+            """Decode and scale in a thread of its own (beside the analysis): (small frame, time) pairs,
+            after (the analyser, whether the picture is HDR)."""
+            rotation = 0
+            first_pts: int | None = None
+            last_t: Fraction | None = None
+            size_now: tuple[int, int] | None = None
             for frame in c.decode(s):
-                if analyzer is None:
-                    if frame.color_trc in (_TRC_PQ, _TRC_HLG):
-                        rep.warning("HDR (PQ/HLG) picture: flashes measured as if it were SDR")
+                if stop.is_set():
+                    return
+                if size_now is None:
                     rotation = int(frame.rotation or 0) % 360
                     landscape = (frame.width > frame.height) != (rotation in (90, 270))
-                    w, h = (max(size), min(size)) if landscape else (min(size), max(size))
-                    analyzer = FlashAnalyzer(size=(w, h), rate=rate, area_rule=area_rule)
-                w, h = analyzer.size
+                    size_now = (max(size), min(size)) if landscape else (min(size), max(size))
+                    hdr = frame.color_trc in (_TRC_PQ, _TRC_HLG)
+                    put((FlashAnalyzer(size=size_now, rate=rate, area_rule=area_rule), hdr))
+                w, h = size_now
                 cw, ch = (h, w) if rotation in (90, 270) else (w, h)
                 rng = frame.color_range if frame.color_range in (1, 2) else None
                 small = frame.reformat(width=cw, height=ch, format="rgb24", interpolation="AREA",
@@ -825,8 +831,19 @@ def analyse_flashes(
                     t = Fraction(0) if last_t is None else last_t + 1 / rate
                 if last_t is not None and t <= last_t:
                     t = last_t + 1 / rate
-                analyzer.add(img, t)
                 last_t = t
+                put((img, t))
+
+        rep.start(total, "frames")
+        try:
+            for item in in_background(produce, maxsize=8, name="vertcut-flash-decode"):
+                if isinstance(item[0], FlashAnalyzer):
+                    analyzer = item[0]
+                    if item[1]:
+                        rep.warning("HDR (PQ/HLG) picture: flashes measured as if it were SDR")
+                    continue
+                assert analyzer is not None
+                analyzer.add(*item)
                 n += 1
                 if n % 250 == 0:
                     rep.advance(n, total, "frames")
