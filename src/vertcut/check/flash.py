@@ -770,7 +770,8 @@ def analyse_flashes(
     threads: int | None = None,
 ) -> FlashReport:
     """Decode the first video stream of ``path`` once (PyAV, scaled to ``size`` by the decoder's
-    reformat with area averaging) and analyse it with :class:`FlashAnalyzer`.
+    reformat with area averaging, in a thread beside the analysis) and analyse it with
+    :class:`FlashAnalyzer`.
 
     ``size`` is (width, height) for a portrait picture; a landscape picture (as displayed, after its
     rotation) is analysed at the transposed size. Frame times are the timestamps from the first
