@@ -5,16 +5,17 @@
    the one with the least energy, so moving pictures take 1 frame and still ones 4) holds twice the
    mark and little of the picture; each pixel of it is weighed by the inverse of its neighbourhood's
    energy (motion, cuts count less). ``A`` is the sum of those, signed by the flip.
-2. The null: :data:`DECOYS` random templates orthogonal to every pattern the key can embed, correlated
-   with ``A`` at the geometry found, show how ``A`` correlates with a template where there is no mark
-   (the picture's residue, or another key's mark: their images hold it too).
-3. The geometry (scale about the centre, offset) is the one where ``A`` best matches the pilot's
+2. The geometry (scale about the centre, offset) is the one where ``A`` best matches the pilot's
    template (normalised cross-correlation over :data:`SCALES` and every whole-pixel offset up to
-   :data:`MAX_OFFSET` of the frame).
-4. At that geometry, the pilot's correlation over the decoys' (root mean square, at the same norm)
-   is the z-score; the family-wise
-   p-value is the one-sided Gaussian tail times the number of geometries searched. Each bit is the
-   sign of its cells' correlation. Found: p < :data:`P_FOUND` and the CRC-8 matches.
+   :data:`MAX_OFFSET` of the frame): the hypotheses the p-value counts.
+3. The null: :data:`DECOYS` random cell templates orthogonal to every pattern the key can embed,
+   correlated with ``A`` at that geometry, show how ``A`` correlates with a template that holds no
+   mark (the picture's residue, another key's mark). The z-score is the pilot's correlation over the
+   decoys' root mean square at the same norm; the family-wise p-value the one-sided Gaussian tail
+   times the hypotheses.
+4. The bits: the geometry refined near the grid's best for the whole pattern, each bit the sign of its
+   cells' correlation, one error (the least sure bit) corrected by the CRC-8. Found: p <
+   :data:`P_FOUND` and the CRC matches. ``docs/watermark.md`` has the measurements behind each step.
 """
 
 from __future__ import annotations

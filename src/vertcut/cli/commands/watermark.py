@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -43,8 +44,6 @@ def detect_cmd(file: Path, key_text: str | None, ids: str, as_json: bool) -> Non
 
     Frame 0 of FILE must be frame 0 of the marked episode (cuts at the start break the time sync).
     """
-    import os
-
     if key_text is None:
         key_text = os.environ.get(KEY_ENV)
     if not key_text:
