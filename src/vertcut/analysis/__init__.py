@@ -11,7 +11,7 @@ NumPy/OpenCV:
 * the centroid of moving pixels and of the most salient region, a fallback
   subject for shots without faces;
 * faces, detected on sampled frames (five a second and the first frame of
-  every shot) with MediaPipe's BlazeFace full-range CNN run by OpenCV's DNN
+  every shot; wide shots of small faces also in two or three square tiles) with MediaPipe's BlazeFace full-range CNN run by OpenCV's DNN
   module (:mod:`vertcut.analysis.blazeface`; the model ships inside vertcut,
   so nothing is downloaded), each with how frontal it is and how much its
   mouth moved over the next frame;
@@ -47,7 +47,7 @@ from .pass_ import FaceBox, run_pass
 __all__ = ["Analysis", "AnalysisParams", "FaceBox", "analyse"]
 
 # bump when the per-frame signals change meaning, so old caches are not reused
-_SIGNALS_VERSION = "4"  # 4: BlazeFace faces (frontal, mouth), audio RMS
+_SIGNALS_VERSION = "5"  # 5: BlazeFace faces (frontal, mouth, tiles for small faces), audio RMS
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,6 @@ def analyse(
     if cache_file is not None:
         _save(analysis, cache_file)
     rep.end(
-        f"{n} frames, {len(cuts)} cuts, {len(fades)} fades, {len(signals.faces)} faces on {signals.samples} samples"
+        f"{n} frames, {len(cuts)} cuts, {len(fades)} fades, {len(signals.faces)} faces on {signals.samples} samples ({signals.tiled_samples} also in tiles)"
     )
     return analysis

@@ -60,27 +60,40 @@ class Signals:
     audio_rms: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
     detect_seconds: float = 0.0  # wall time spent in the face detector
     samples: int = 0  # frames the face detector ran on
+    tiled_samples: int = 0  # of those, the ones also seen in tiles
 
 
 PATCH = (16, 8)  # the mouth and eye regions are compared at this size
 
 
-def detect_faces(rgb: npt.NDArray[Any], sx: float, sy: float, frame: int) -> list[tuple[FaceBox, Any]]:
-    """Faces in a small RGB picture of frame ``frame`` (BlazeFace full-range), boxes scaled by ``sx``,
-    ``sy`` back to source pixels; each with its mouth and eye regions (x0, y0, x1, y1 in source pixels)
-    for :func:`_mouth_motion`."""
-    from .blazeface import KP_LEFT_EYE, KP_MOUTH, KP_RIGHT_EYE, detector
+PROBE_EVERY = 5  # in a shot, every this many samples the detector also looks at the picture in tiles
 
-    out = []
-    for f in detector().detect(rgb):
-        box = FaceBox(frame, f.x * sx, f.y * sy, f.w * sx, f.h * sy, f.score, f.frontal)
-        hw, hh = 0.25 * box.w, 0.12 * box.h
-        mx, my = f.keypoints[KP_MOUTH]
-        ex = (f.keypoints[KP_RIGHT_EYE][0] + f.keypoints[KP_LEFT_EYE][0]) / 2
-        ey = (f.keypoints[KP_RIGHT_EYE][1] + f.keypoints[KP_LEFT_EYE][1]) / 2
-        regions = tuple((cx * sx - hw, cy * sy - hh, cx * sx + hw, cy * sy + hh) for cx, cy in ((mx, my), (ex, ey)))
-        out.append((box, regions))
-    return out
+
+def detect_faces(
+    rgb: npt.NDArray[Any], sx: float, sy: float, frame: int, tiles: bool = False
+) -> list[tuple[FaceBox, Any]]:
+    """Faces in a small RGB picture of frame ``frame`` (BlazeFace full-range; with ``tiles``, also in
+    square tiles, see :meth:`~vertcut.analysis.blazeface.FaceDetector.detect_tiles`), boxes scaled by
+    ``sx``, ``sy`` back to source pixels; each with its mouth and eye regions (x0, y0, x1, y1 in
+    source pixels) for :func:`_mouth_motion`."""
+    from .blazeface import detector, merge
+
+    found = detector().detect(rgb)
+    if tiles:
+        found = merge(found, detector().detect_tiles(rgb))
+    return [_face_box(f, sx, sy, frame) for f in found]
+
+
+def _face_box(f: Any, sx: float, sy: float, frame: int) -> tuple[FaceBox, Any]:
+    from .blazeface import KP_LEFT_EYE, KP_MOUTH, KP_RIGHT_EYE
+
+    box = FaceBox(frame, f.x * sx, f.y * sy, f.w * sx, f.h * sy, f.score, f.frontal)
+    hw, hh = 0.25 * box.w, 0.12 * box.h
+    mx, my = f.keypoints[KP_MOUTH]
+    ex = (f.keypoints[KP_RIGHT_EYE][0] + f.keypoints[KP_LEFT_EYE][0]) / 2
+    ey = (f.keypoints[KP_RIGHT_EYE][1] + f.keypoints[KP_LEFT_EYE][1]) / 2
+    regions = tuple((cx * sx - hw, cy * sy - hh, cx * sx + hw, cy * sy + hh) for cx, cy in ((mx, my), (ex, ey)))
+    return box, regions
 
 
 _PLANAR_8BIT = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "gray"})
@@ -195,11 +208,13 @@ class _FaceWorker:
     picture, and its luma and the next frame's (subsampled) for the mouth motion. The queue is
     bounded, so a slow detector holds the pass back instead of piling up frames."""
 
-    def __init__(self, sx: float, sy: float) -> None:
+    def __init__(self, sx: float, sy: float, tiles: bool) -> None:
         import queue
         import time
 
-        self.sx, self.sy = sx, sy
+        self.sx, self.sy, self.tiles = sx, sy, tiles
+        self.tiled = 0  # samples also seen in tiles
+        self._in_shot, self._wide = 0, False
         self.faces: list[FaceBox] = []
         self.seconds = 0.0
         self.samples = 0
@@ -223,11 +238,31 @@ class _FaceWorker:
         self._thread.start()
 
     def _run(
-        self, frame: int, rgb: npt.NDArray[Any], y0: npt.NDArray[np.uint8], y1: npt.NDArray[np.uint8] | None
+        self,
+        frame: int,
+        rgb: npt.NDArray[Any],
+        cut: bool,
+        y0: npt.NDArray[np.uint8],
+        y1: npt.NDArray[np.uint8] | None,
     ) -> None:
+        from .blazeface import detector, merge
+
         t0 = self._clock()
+        if cut:
+            self._in_shot, self._wide = 0, False
+        found = detector().detect(rgb)
+        # a shot's first sample and every PROBE_EVERY-th look in tiles too; once the tiles find a face
+        # the whole picture misses (a wide shot of small faces), every sample does, until the next cut
+        if self.tiles and (self._wide or self._in_shot % PROBE_EVERY == 0):
+            tiled = detector().detect_tiles(rgb)
+            both = merge(found, tiled)
+            self._wide = self._wide or len(both) > len(found)
+            found = both
+            self.tiled += 1
+        self._in_shot += 1
         k = float(HALF_LUMA)
-        for box, regions in detect_faces(rgb, self.sx, self.sy, frame):
+        for f in found:
+            box, regions = _face_box(f, self.sx, self.sy, frame)
             mouth = float("nan")
             if y1 is not None:
                 scaled = tuple(tuple(v / k for v in r) for r in regions)
@@ -239,10 +274,15 @@ class _FaceWorker:
         self.samples += 1
 
     def submit(
-        self, frame: int, rgb: npt.NDArray[Any], y0: npt.NDArray[np.uint8], y1: npt.NDArray[np.uint8] | None
+        self,
+        frame: int,
+        rgb: npt.NDArray[Any],
+        cut: bool,
+        y0: npt.NDArray[np.uint8],
+        y1: npt.NDArray[np.uint8] | None,
     ) -> None:
         if self._error is None:
-            self._q.put((frame, rgb, y0, y1))
+            self._q.put((frame, rgb, cut, y0, y1))
 
     def finish(self) -> list[FaceBox]:
         self._q.put(None)
@@ -320,20 +360,22 @@ def run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | N
     rate = v.frame_rate
     sw = max(16, params.width)
     sh = max(9, round(sw * v.height / v.width / 2) * 2)
-    # the face detector sees the picture at its display aspect, fitted into its 192-pixel input
+    # the face detector gets the picture at its display aspect, 192 pixels on the short side (the
+    # model's input side, for the tiles; the whole picture is fitted into one input from that)
     display_w = float(v.width * v.sar)
     side = 192
-    fw, fh = (side, max(2, round(side * v.height / display_w))) if display_w >= v.height else (
-        max(2, round(side * display_w / v.height)), side)  # fmt: skip
+    aspect = display_w / v.height
+    fw, fh = (max(side, round(side * aspect)), side) if aspect >= 1 else (side, max(side, round(side / aspect)))
     fsx, fsy = v.width / fw, v.height / fh
+    tiles = max(aspect, 1 / aspect) >= 1.25
     face_step = max(1, round(params.face_every * rate))
     n_est = v.frame_count
     scores = np.full(n_est + 1, np.nan, dtype=np.float32)
     luma = scores.copy()
     motion = scores.copy()
     sal = scores.copy()
-    worker = _FaceWorker(fsx, fsy) if params.faces else None
-    waiting: tuple[int, npt.NDArray[Any], npt.NDArray[np.uint8]] | None = None  # a sample awaiting its next frame
+    worker = _FaceWorker(fsx, fsy, tiles) if params.faces else None
+    waiting: tuple[int, npt.NDArray[Any], bool, npt.NDArray[np.uint8]] | None = None  # a sample awaiting its next frame
     rep.start(n_est, "frames")
     prev: npt.NDArray[np.float32] | None = None
     prev_gray: npt.NDArray[np.float32] | None = None
@@ -382,7 +424,12 @@ def run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | N
                         worker.submit(*waiting, half)
                         waiting = None
                     if i % face_step == 0 or cut_here:
-                        waiting = (i, _small_rgb(frame, (fw, fh)), half if half is not None else _half_luma(frame))
+                        waiting = (
+                            i,
+                            _small_rgb(frame, (fw, fh)),
+                            i == 0 or cut_here,
+                            half if half is not None else _half_luma(frame),
+                        )
                 prev, prev_gray = cur, gray
                 if i % 25 == 0:
                     rep.advance(i, n_est, "frames")
@@ -413,4 +460,5 @@ def run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | N
         audio_rms=energy.rms(n) if energy is not None else np.full(n, np.nan, np.float32),
         detect_seconds=worker.seconds if worker is not None else 0.0,
         samples=worker.samples if worker is not None else 0,
+        tiled_samples=worker.tiled if worker is not None else 0,
     )
