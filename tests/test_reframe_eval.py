@@ -119,6 +119,9 @@ def test_a_move_for_a_one_sample_detection_is_counted() -> None:
     fig = score_path(xs, 100, 400, 25, [(0, n)], frames, steady + flash, sample_every=every)
     assert fig["moves"] == 1 and fig["short_detection_moves"] == 1 and fig["moves_without_face"] == 0
     assert passed(fig)["short_detection_moves"] is False
+    # read through the planner's own detections: one detection on one sample lasts 0 s
+    own = score_path(xs, 100, 400, 25, [(0, n)], frames, steady, sample_every=every, own_faces=flash)
+    assert own["own_short_moves"] == 1 and own["short_detection_moves"] == 0
     # the same move for a face seen for a second is fine
     lasting = [Face(f, 130, 10, 30, 30, 2, 1) for f in range(40, 65, every)]
     fig = score_path(xs, 100, 400, 25, [(0, n)], frames, steady + lasting, sample_every=every)

@@ -45,7 +45,7 @@ from ..errors import InputError
 from .judge import Face
 from .plan import CameraPath
 
-__all__ = ["REAL_TARGETS", "TARGETS", "evaluate", "labelled_faces", "score_path"]
+__all__ = ["REAL_TARGETS", "TARGETS", "evaluate", "labelled_faces", "measure", "own_faces", "score_path"]
 
 TARGETS = {
     "subject_inside": (">=", 0.97),
@@ -165,11 +165,14 @@ def score_path(
     *,
     sample_every: int = 1,
     pad: Sequence[tuple[int, int]] = (),
+    own_faces: Sequence[Face] | None = None,
 ) -> dict[str, Any]:
     """The figures above for the crop path ``xs`` (left edges, one a frame) against ``faces`` seen
     on the sampled ``frames``; ``shots`` are ``(start, stop)`` frame ranges, ``pad`` the ranges the
     path shows whole (every face in, none cut). Faces carry track ids (for the short-track rule);
-    a sample stands for ``sample_every`` frames."""
+    a sample stands for ``sample_every`` frames. ``own_faces``: the planner's own detections, with
+    track ids; the figures then add ``own_short_moves``, the moves serving only its tracks that
+    last under 0.5 s (the issue's rule read directly, not through the judge)."""
     x = np.asarray(xs, dtype=np.float64)
     n = x.shape[0]
     cw = float(crop_width)
@@ -228,8 +231,15 @@ def score_path(
         reversals += int(np.sum(signs[1:] != signs[:-1]))
         moves += _moves(moving, dx, a, cw)
     minutes = n / float(frame_rate) / 60
-    short, unexplained = _move_causes(x, cw, moves, by_frame, shot_index, frame_rate, sample_every)
+    short, unexplained = _move_causes(x, cw, moves, by_frame, shot_index, frame_rate)
+    own: dict[str, int] = {}
+    if own_faces is not None:
+        own_by_frame: dict[int, list[Face]] = {}
+        for face in own_faces:
+            own_by_frame.setdefault(face.frame, []).append(face)
+        own["own_short_moves"] = _move_causes(x, cw, moves, own_by_frame, shot_index, frame_rate)[0]
     return {
+        **own,
         "face_frames": face_frames,
         "some_face_in": some_in / max(1, face_frames),
         "largest_face_in": largest_in / max(1, face_frames),
@@ -270,16 +280,16 @@ def _move_causes(
     by_frame: dict[int, list[Face]],
     shot_index: np.ndarray,
     frame_rate: float,
-    sample_every: int,
 ) -> tuple[int, int]:
     """How many moves serve only faces on tracks shorter than :data:`SHORT_S`, and how many serve
     no face. A move serves a face seen within half a second of it (in the same shot) whose share
-    inside the crop grows by more than 5 points from the move's first frame to its last."""
+    inside the crop grows by more than 5 points from the move's first frame to its last. A track
+    lasts from its first sample to its last: a face seen on one sample lasts 0 s."""
     span: dict[int, list[int]] = {}
     for f, found in by_frame.items():
         for g in found:
             span.setdefault(g.track, []).append(f)
-    duration = {t: (max(fs) - min(fs) + sample_every) / float(frame_rate) for t, fs in span.items()}
+    duration = {t: (max(fs) - min(fs)) / float(frame_rate) for t, fs in span.items()}
     window = round(SHORT_S * float(frame_rate))
     short = unexplained = 0
     for a, b in moves:
@@ -351,10 +361,12 @@ def measure(
     fps: float = 4.0,
     cache_dir: Any = None,
     raw: dict[str, Any] | None = None,
+    own_faces: Sequence[Face] | None = None,
 ) -> dict[str, Any]:
     """Score ``path`` (vertcut's plan for ``source``) and a centre crop against hand labels
     (``truth``) or, without them, the independent judge (``raw``: its detections, if already at
-    hand, see :func:`~vertcut.reframe.judge.raw_detections`): per method the figures of
+    hand, see :func:`~vertcut.reframe.judge.raw_detections`; ``own_faces``: the planner's
+    detections, see :func:`own_faces`): per method the figures of
     :func:`score_path`, and whether vertcut meets :data:`REAL_TARGETS`."""
     from .judge import judge_faces
 
@@ -391,7 +403,7 @@ def measure(
         "sample_every": every,
     }
     methods = {
-        "vertcut": score_path(path.x, pad=pad, **common),
+        "vertcut": score_path(path.x, pad=pad, own_faces=own_faces, **common),
         "centre": score_path(centre, **common),
     }
     return {
@@ -401,3 +413,15 @@ def measure(
         "methods": methods,
         "passed": passed(methods["vertcut"]),
     }
+
+
+def own_faces(analysis: Any) -> list[Face]:
+    """The analysis' own face detections as the judge's faces, linked into tracks inside its shots
+    (empty when the analysis does not expose ``faces``)."""
+    from .judge import link_tracks
+
+    found = list(getattr(analysis, "faces", ()) or ())
+    by_frame: dict[int, list[Face]] = {}
+    for f in found:
+        by_frame.setdefault(int(f.frame), []).append(Face(int(f.frame), float(f.x), float(f.y), float(f.w), float(f.h)))
+    return link_tracks(by_frame, sorted(by_frame), [s.start for s in analysis.shots()])

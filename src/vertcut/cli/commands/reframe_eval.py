@@ -16,7 +16,7 @@ from ...analysis import analyse
 from ...errors import CheckFailedError, InputError
 from ...media import probe
 from ...reframe import parse_aspect
-from ...reframe.evaluate import REAL_TARGETS, TARGETS, evaluate, measure
+from ...reframe.evaluate import REAL_TARGETS, TARGETS, evaluate, measure, own_faces
 from ...reframe.plan import Mode, crop_size, plan_camera
 from ..state import get_state
 
@@ -33,6 +33,7 @@ _ROWS = [
     ("moves", "camera moves", "i"),
     ("short_detection_moves", "moves for faces < 0.5 s", "i"),
     ("moves_without_face", "moves bringing no face in", "i"),
+    ("own_short_moves", "moves for own detections < 0.5 s", "i"),
 ]
 
 
@@ -77,7 +78,9 @@ def command(
     path = plan_camera(analysis, cw, ch, mode=cast(Mode, mode))
     shots = [(s.start, s.stop) for s in analysis.shots()]
     try:
-        result = measure(master, path, shots, truth=data, fps=fps, cache_dir=judge_cache, raw=raw)
+        result = measure(
+            master, path, shots, truth=data, fps=fps, cache_dir=judge_cache, raw=raw, own_faces=own_faces(analysis)
+        )
     except InputError as exc:
         if truth is not None and exc.path is None:
             raise InputError(exc.message, path=truth) from None
@@ -134,5 +137,7 @@ def _table(result: dict[str, Any], master: Path) -> None:
             ok = result["passed"][key]
             shown_t = f"{t * 100:g} %" if kind == "%" else f"{t:g}"
             target = f"{op} {shown_t} " + {True: "ok", False: "MISSED", None: "n/a"}[ok]
-        cv = "" if key == "vs_centre" else fmt(centre[key])
+        if key not in ours:
+            continue
+        cv = "" if key in ("vs_centre", "own_short_moves") else fmt(centre[key])
         click.echo(f"{label:<34} {fmt(ours[key]):>9} {cv:>9}   {target}")
