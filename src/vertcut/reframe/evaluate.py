@@ -36,6 +36,7 @@ some frames: the independent judge's (:mod:`vertcut.reframe.judge`) or hand labe
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -388,6 +389,14 @@ def measure(
         if isinstance(truth.get("shots"), list) and truth["shots"]:
             try:
                 shots = [(int(s["start"]), int(s["end"])) for s in truth["shots"]]
+                # the black middle of a fade through black hides a move (as in evaluate): its
+                # 4 frames belong to no shot
+                hidden = {(int(f["mid"]) - 2, int(f["mid"]) + 2) for f in truth.get("fades", []) if "mid" in f}
+                bounds = sorted(
+                    {b for a, z in shots for b in (a, z) if not any(lo < b < hi for lo, hi in hidden)}
+                    | {b for h in hidden for b in h}
+                )
+                shots = [r for r in itertools.pairwise(bounds) if r not in hidden]
             except (TypeError, ValueError, KeyError) as exc:
                 raise InputError(f"not a face label file: shots: {exc}") from None
     n = len(path.x)
