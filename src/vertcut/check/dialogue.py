@@ -197,7 +197,9 @@ def _worst(pd: np.ndarray, pb: np.ndarray, active: np.ndarray, hop_s: float, spa
     return (j * hop_s, j * hop_s + span_s + (w - 1) * hop_s, float(lv[j]))
 
 
-def level_from_powers(pd: np.ndarray, pb: np.ndarray, method: str, detail: dict[str, Any] | None = None) -> DialogueLevel:
+def level_from_powers(
+    pd: np.ndarray, pb: np.ndarray, method: str, detail: dict[str, Any] | None = None
+) -> DialogueLevel:
     """The level from the dialogue's and the background's block powers (400 ms blocks every 100 ms)."""
     n = min(len(pd), len(pb))
     pd, pb = pd[:n], pb[:n]
@@ -270,8 +272,11 @@ def _shift(x: np.ndarray, lag: float, n: int) -> np.ndarray:
     return out
 
 
-def subtract(mix: np.ndarray, dialogue: np.ndarray, *, path: Path | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:  # fmt: skip
-    """The dialogue as it sits in the mix, and the background (mix minus that), both ``mix``'s shape.
+def subtract(
+    mix: np.ndarray, dialogue: np.ndarray, *, path: Path | None = None, what: str = "dialogue"
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The stem as it sits in the mix, and the mix minus that, both ``mix``'s shape (``what``: the
+    stem's kind, for the error).
 
     Raises:
         InputError: the stem does not correlate with the mix (another episode's stem, or not dialogue
@@ -288,7 +293,7 @@ def subtract(mix: np.ndarray, dialogue: np.ndarray, *, path: Path | None = None)
     corr = float((m * d).sum() / math.sqrt(max((m * m).sum() * dd.sum(), 1e-30)))
     if not gains.max() > 0 or corr < 0.05:
         raise InputError(
-            f"the dialogue stem does not match the episode's sound (correlation {corr:.2f} at the best lag "
+            f"the {what} stem does not match the episode's sound (correlation {corr:.2f} at the best lag "
             f"within +-{MAX_LAG_S:g} s): another episode's stem?", path=path,
         )  # fmt: skip
     info = {"lag_ms": round(lag / RATE * 1000, 3), "gain_db": [round(20 * math.log10(g), 2) if g > 0 else None for g in gains],
