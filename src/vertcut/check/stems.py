@@ -13,7 +13,7 @@ the music-and-effects stem, either may be given alone):
   several episode files or a series.
 
 Any sample rate and channel count is taken (resampled to 48 kHz, at most stereo). A stem whose length is
-off the episode's (or the master's) by more than 1 s and 2 % is refused, naming the file: that is
+off the episode's (or the master's) by more than 0.5 s and 2 % is refused, naming the file: that is
 another episode's stem, or one whose sample rate is mislabelled (the ratio is shown when it is
 44.1/48 kHz's). Only one stem given: the other part is the mix minus it (:func:`.dialogue.subtract`:
 aligned by cross-correlation within +-1 s, gain fitted).
@@ -82,7 +82,7 @@ def _media_duration(path: Path) -> float | None:
 
 
 def _check_length(stem: Path, got: float, want: float, what: str) -> None:
-    if abs(got - want) <= max(1.0, 0.02 * want):
+    if abs(got - want) <= max(0.5, 0.02 * want):
         return
     ratio = got / want if want else 0.0
     hint = ""
@@ -225,8 +225,8 @@ def evaluate(level: dialogue.DialogueLevel | None, preset: CheckPreset, name: st
     how = {"stems": "from the stems", "stem-minus-mix": "from the dialogue stem and the mix",
            "mix-minus-stem": "from the music-and-effects stem and the mix"}.get(
         level.method, f"estimated from the mix without stems, which reads up to {ESTIMATE_READS_HIGH_LU:g} LU high")  # fmt: skip
-    text = (f"the dialogue sits {level.level_lu:+.1f} LU above the background ({how}); the {name} preset wants "
-            f"at least {limit:g} LU, or the background buries the dialogue for older viewers")  # fmt: skip
+    text = (f"dialogue {level.level_lu:+.1f} LU against the background ({how}); the {name} preset wants it at "
+            f"least {limit:g} LU above, or the background buries it for older viewers")  # fmt: skip
     start = end = None
     if level.worst is not None:
         a, b, w = level.worst
