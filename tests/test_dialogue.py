@@ -99,8 +99,10 @@ def test_the_finding_fires_below_the_presets_limit_through_the_cli(tmp_path: Pat
     level, found = check("--preset", "elder-large")  # no stems: the estimate
     assert level["method"] == "estimate" and ESTIMATE_LOW <= level["level_lu"] - 12.0 <= ESTIMATE_HIGH
     assert found and "estimated" in found[0]["message"]
-    res = run_cli("check", str(ep), "--dialogue", str(dx), "--preset", "elder-large")
+    page = tmp_path / "check.html"
+    res = run_cli("check", str(ep), "--dialogue", str(dx), "--preset", "elder-large", "--html", str(page))
     assert re.search(r"dialogue \+1[12]\.\d LU", res.output) and "loudness/dialogue_level" in res.output
+    assert re.search(r"<svg class='plot dialogue'.*<circle class='episode-dialogue'", page.read_text())
 
 
 def test_stems_per_episode_from_a_folder_and_from_the_masters_stem_by_the_plan(tmp_path: Path) -> None:
