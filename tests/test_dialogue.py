@@ -18,9 +18,9 @@ from vertcut.check import stems
 from vertcut.errors import EXIT_INPUT, InputError
 from vertcut.ffmpeg import FFmpeg
 
-# the estimate read 0.3 to 1.4 LU high on 24 known 40 s mixes (bench/bench_dialogue.py: three kinds of
+# the estimate read 0.3 to 1.5 LU high on 24 known 40 s mixes (bench/bench_dialogue.py: three kinds of
 # speech, two backgrounds, +20 to 0 LU); the tests' 20 s formant mixes are held to that range with
-# 0.6 LU to spare for their shorter length
+# 0.5 LU to spare above and 0.9 below, for their shorter length
 ESTIMATE_LOW, ESTIMATE_HIGH = -0.6, 2.0
 
 
