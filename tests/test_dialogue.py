@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -127,13 +128,13 @@ def test_stems_per_episode_from_a_folder_and_from_the_masters_stem_by_the_plan(t
     ]}  # fmt: skip
     (run / "plan.json").write_text(json.dumps(plan))
     master_dx = write_wav(tmp_path / "master_dx.wav", d)
-    found = [([("ep001", eps[0], None, {}), ("ep002", eps[1], None, {})], run)]
-    planned = stems.plan(master_dx, None, found)  # type: ignore[arg-type]
+    two = [SimpleNamespace(name="ep001", video=eps[0]), SimpleNamespace(name="ep002", video=eps[1])]
+    planned = stems.plan(master_dx, None, [(two, run)])
     assert planned[eps[1]].start == 10.0 and planned[eps[1]].duration == 10.0
     got = [stems.measure(v, planned[v]) for v in eps]
     assert [round(g.level_lu) for g in got if g and g.level_lu is not None] == [16, 5]
     with pytest.raises(InputError, match="one stem file for 2 episodes"):
-        stems.plan(master_dx, None, [([("ep001", eps[0], None, {}), ("ep002", eps[1], None, {})], None)])  # type: ignore[list-item]
+        stems.plan(master_dx, None, [(two, None)])
 
 
 def test_bad_stems_get_one_line_naming_the_file(tmp_path: Path) -> None:

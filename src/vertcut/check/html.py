@@ -157,6 +157,34 @@ section{background:#fff;border-radius:8px;padding:14px 18px;margin:0 0 16px}.err
 .ok{color:#2d6a2d}svg.plot{display:block;margin:6px 0;max-width:100%;height:auto}h2{margin:0 0 6px}"""
 
 
+def _on_screen(ep: EpisodeCheck) -> str:
+    """A row per required label (its window grey; each frame looked at green when the label is there, red
+    when not) and one for the burned-in text (each frame looked at, coloured the same way)."""
+    rows = [(lb["name"], lb["start_s"], lb["end_s"], lb["frames"]) for lb in ep.labels]
+    if ep.burned and ep.burned.get("frames"):
+        rows.append(("subtitles", None, None, [{**f, "window": True} for f in ep.burned["frames"]]))
+    if not rows:
+        return ""
+    dur, left, row_h = ep.duration or 1.0, 90, 18
+    width = W - left
+    out = []
+    for k, (name, start, end, frames) in enumerate(rows):
+        y = k * row_h + 4
+        out.append(f"<text x='0' y='{y + 11}' font-size='11'>{_esc(name)}</text>")
+        if start is not None:
+            out.append(f"<rect x='{left + start / dur * width:.1f}' y='{y + 3}' height='8' fill='#ccc' "
+                       f"width='{max(2.0, (end - start) / dur * width):.1f}'><title>required {start:.2f}-{end:.2f} s</title></rect>")  # fmt: skip
+        for f in frames:
+            ok = f["score"] >= 0.5
+            colour = ("#2d8a2d" if ok else "#d33") if f["window"] else ("#d33" if ok else "#999")
+            out.append(f"<circle cx='{left + f['t'] / dur * width:.1f}' cy='{y + 7}' r='3.5' fill='{colour}'>"
+                       f"<title>{f['t']:.2f} s: score {f['score']:.2f}</title></circle>")  # fmt: skip
+    h = len(rows) * row_h + 8
+    return (f"<h3>On screen: required labels and burned-in text (green: there, red: missing or outstaying)</h3>"
+            f"<svg class='plot onscreen' viewBox='0 0 {W} {h}' width='{W}' height='{h}' role='img' "
+            f"aria-label='labels and subtitles on screen in {_esc(ep.name)}'>{''.join(out)}</svg>")  # fmt: skip
+
+
 def write_check_html(report: CheckReport, dest: Path) -> Path:
     """Write the page for ``report`` to ``dest`` (atomically)."""
     target = report.loudness_profile.integrated
@@ -174,7 +202,7 @@ def write_check_html(report: CheckReport, dest: Path) -> Path:
         parts.append(
             f"<section class='episode' id='{_esc(ep.name)}'><h2>{_esc(ep.name)}</h2><p>{_esc(facts)}</p>"
             f"<h3>Luminance and flashes</h3>{_timeline(ep)}<h3>Loudness (momentary light, short-term dark; target dashed)</h3>"
-            f"{_loudness_curve(ep, target)}<ul>{items}</ul></section>"
+            f"{_loudness_curve(ep, target)}{_on_screen(ep)}<ul>{items}</ul></section>"
         )
     series = "".join(
         f"<li class='{f.severity}'>{_esc(f.episode or 'series')}: {_esc(f.message)}</li>" for f in report.series

@@ -25,14 +25,14 @@ import json
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InputError
 from . import dialogue
 from .findings import Finding
 from .profiles import CheckPreset
 
-__all__ = ["AUDIO_SUFFIXES", "EpisodeStems", "evaluate", "measure", "plan"]
+__all__ = ["AUDIO_SUFFIXES", "Episode", "EpisodeStems", "evaluate", "measure", "plan"]
 
 AUDIO_SUFFIXES = (".wav", ".wave", ".flac", ".aif", ".aiff", ".w64", ".rf64", ".caf", ".m4a", ".mp3", ".ogg", ".opus")
 _SEPARATORS = "._- "
@@ -125,13 +125,20 @@ def _plan_windows(run: Path, stem: Path) -> dict[str, tuple[float, float]]:
     return out
 
 
-Episodes = list[tuple[list[tuple[str, Path, Path | None, dict[str, Path]]], Path | None]]
+class Episode(Protocol):
+    """What :func:`plan` needs of an episode (``series._Source``): its name and the file checked."""
+
+    name: str
+    video: Path
+
+
+Episodes = list[tuple[list[Any], Path | None]]  # series._episodes's answers: (episodes, run folder)
 
 
 def plan(dialogue_stem: Path | None, background_stem: Path | None, found: Episodes) -> dict[Path, EpisodeStems]:
-    """The stems of every episode of ``found`` (``series._episodes``'s answers), keyed by the file the
-    episode is checked on; empty when no stem was given. Every stem is found and its length checked
-    here, before any episode is decoded.
+    """The stems of every episode of ``found`` (``series._episodes``'s answers: each
+    :class:`Episode` and the run folder), keyed by the file the episode is checked on; empty when no
+    stem was given. Every stem is found and its length checked here, before any episode is decoded.
 
     Raises:
         InputError: a stem missing, unreadable, of the wrong length, or one file for several episodes.
@@ -149,22 +156,23 @@ def plan(dialogue_stem: Path | None, background_stem: Path | None, found: Episod
         per[arg] = {}
         if arg.is_dir():
             for eps, _ in found:
-                for name, video, _, _ in eps:
-                    per[arg][video] = (_in_folder(arg, name), 0.0, None)
+                for ep in eps:
+                    per[arg][ep.video] = (_in_folder(arg, ep.name), 0.0, None)
         elif len(found) == 1 and found[0][1] is not None:
             windows = _plan_windows(found[0][1], arg)
-            for name, video, _, _ in found[0][0]:
-                if name not in windows:
-                    raise InputError(f"plan.json has no range for episode {name}", path=arg)
-                per[arg][video] = (arg, *windows[name])
+            for ep in found[0][0]:
+                if ep.name not in windows:
+                    raise InputError(f"plan.json has no range for episode {ep.name}", path=arg)
+                per[arg][ep.video] = (arg, *windows[ep.name])
         elif count == 1:
-            ((name, video, _, _),) = found[0][0]
-            per[arg][video] = (arg, 0.0, None)
+            (only,) = found[0][0]
+            per[arg][only.video] = (arg, 0.0, None)
         else:
             raise InputError(f"one stem file for {count} episodes: pass a folder of stems named by episode "
                              "(ep001.wav, ...), or a vertcut run output folder with the master's stem", path=arg)  # fmt: skip
     for eps, _ in found:
-        for _name, video, _, _ in eps:
+        for ep in eps:
+            video = ep.video
             files = {arg: per[arg][video] for arg in given}
             for f, _start, dur in files.values():
                 if dur is None:

@@ -10,6 +10,7 @@ Other scripts use the same em (Latin x-height looks right at the CJK em).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -86,6 +87,14 @@ class SafeArea:
     bottom: int = 480
     left: int = 60
     right: int = 150
+
+    def rect(self, size: tuple[int, int]) -> tuple[int, int, int, int]:
+        """The area (x, y, w, h) in a ``size`` picture (the margins scaled from 1080x1920, rounded inwards)."""
+        w, h = size
+        kx, ky = w / 1080, h / 1920
+        x0, y0 = math.ceil(self.left * kx), math.ceil(self.top * ky)
+        x1, y1 = int(w - self.right * kx), int(h - self.bottom * ky)
+        return x0, y0, x1 - x0, y1 - y0
 
 
 register_kind("subtitle", SubtitleStyle)

@@ -65,8 +65,10 @@ def command(
                 sum(1 for f in ep.findings if f.severity == "error"),
                 sum(1 for f in ep.findings if f.severity == "warning"),
             )
+            shown = sum(1 for lb in ep.labels if lb["on_screen"])
+            labels = f"  labels {shown}/{len(ep.labels)} on screen" if ep.labels else ""
             click.echo(
-                f"{ep.name:<10} {ep.duration:7.2f} s  {loud}  {cpm}  {flagged[0]} error(s), {flagged[1]} warning(s)"
+                f"{ep.name:<10} {ep.duration:7.2f} s  {loud}  {cpm}{labels}  {flagged[0]} error(s), {flagged[1]} warning(s)"
             )
             for f in ep.findings:
                 at = f" at {float(f.start):.2f} s" if f.start is not None else ""
