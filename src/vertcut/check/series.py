@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..ffmpeg import FFmpeg
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
-from . import audio, burned, delivery, onscreen, pace
+from . import audio, burned, delivery, onscreen, pace, stems
 from .findings import Finding
 from .profiles import CheckPreset, LoudnessProfile
 
@@ -45,6 +45,7 @@ class EpisodeCheck:
     luminance: list[float] = field(default_factory=list)  # mean relative luminance per frame (for the plot)
     flash_area: list[float] = field(default_factory=list)  # share of the picture flashing per frame
     cues: list[dict[str, Any]] = field(default_factory=list)  # reading speed per cue, per language
+    dialogue: Any = None  # stems.measure: the dialogue-to-background level (check.dialogue.DialogueLevel)
     labels: list[dict[str, Any]] = field(default_factory=list)  # each required label looked for (onscreen)
     burned: dict[str, Any] | None = None  # the burned-in text looked for (burned)
     findings: list[Finding] = field(default_factory=list)
@@ -53,6 +54,7 @@ class EpisodeCheck:
         return {
             "episode": self.name, "file": str(self.file), "duration_s": round(self.duration, 3), "frames": self.frames,
             "loudness": self.loudness.to_json() if self.loudness else None,
+            "dialogue": self.dialogue.to_json() if self.dialogue else None,
             "pace": self.pace.to_json(preset) if self.pace else None, "flash": self.flash, "cues": self.cues,
             "labels": self.labels, "burned_subtitles": self.burned, "findings": [f.to_json() for f in self.findings],
         }  # fmt: skip
@@ -282,6 +284,8 @@ def check_paths(
     platform: str | None = None,
     ffmpeg: FFmpeg | None = None,
     sink: ProgressSink | None = None,
+    dialogue: Path | None = None,
+    background: Path | None = None,
 ) -> CheckReport:
     """Check every episode of ``paths`` (see the module's docstring).
 
@@ -301,6 +305,7 @@ def check_paths(
         if not p.exists():
             raise InputError("no such file or folder", path=p)
         found.append(_episodes(p))
+    episode_stems = stems.plan(dialogue, background, found)  # the dialogue and M&E stems (check/stems.py)
     for eps, run_folder in found:
         plan_subs: dict[str, Any] = {}
         if run_folder is not None:
@@ -314,6 +319,8 @@ def check_paths(
             _picture_pass(ep, rep)
             ep.loudness = audio.measure(ff.with_sink(esink), video)
             ep.findings += audio.evaluate(ep.loudness, lp, profile_name, name)
+            ep.dialogue = stems.measure(video, episode_stems.get(video))
+            ep.findings += stems.evaluate(ep.dialogue, cp, preset, name)
             assert ep.pace is not None
             ep.findings += pace.evaluate(ep.pace, cp, preset, name)
             _subtitle_checks(ep, {k: v for k, v in subs.items() if v.is_file()}, cp)
