@@ -3,8 +3,9 @@ style's colours) and the pixels (the text drawn where and when the plan says, it
 
 The plan records the ASS header and each episode's events, so vertcut draws the same states again with
 libass (:func:`vertcut.subtitles.sprites.render_sprites`) and looks for them in frames of the delivered
-file (:func:`vertcut.check.onscreen.frames_at`): at every keyframe inside an event, or at its middle
-frame when it has none. On each frame:
+file (:func:`vertcut.check.onscreen.look`, the same read as the labels'): keyframes inside events (up to
+``MAX_LOOKS``, spread), and the middle frame of the longest events without one when that gives fewer than
+``MIN_LOOKS``. On each frame:
 
 * **placement**: the state's expected luma correlated with the frame's in the state's box
   (:func:`vertcut.check.onscreen.presence`): below ``PRESENT`` the text is not where the layout says;
@@ -23,7 +24,8 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -33,13 +35,23 @@ import numpy.typing as npt
 
 from ..ffmpeg import FFmpeg
 from .findings import Finding
-from .onscreen import PRESENT, LabelSprite, frames_at, in_box, keyframe_times, planes, presence
+from .onscreen import PRESENT, LabelSprite, in_box, keyframe_times, look, planes, presence, spread
 
-__all__ = ["ass_style", "burned_findings", "contrast", "glyph_height", "layout_contrast", "relative_luminance"]
+__all__ = [
+    "BurnedLook",
+    "ass_style",
+    "burned_findings",
+    "burned_look",
+    "contrast",
+    "glyph_height",
+    "layout_contrast",
+    "relative_luminance",
+]
 
 PICTURE_MIN = 3.0  # fill against the picture around outlined text
 PICTURE_SHARE = 0.2  # of the frames looked at, at most under PICTURE_MIN
-MAX_LOOKS = 48  # frames looked at per episode at most (spread over its events)
+MAX_LOOKS = 24  # keyframes looked at per episode at most (spread over its events)
+MIN_LOOKS = 8  # frames looked at per episode at least, when it has that many events
 
 
 def ass_style(header: str) -> dict[str, str]:
@@ -133,14 +145,14 @@ def _measure(sprite: LabelSprite, luma: npt.NDArray[np.uint8], picture: tuple[in
 
 
 def _looks(events: Sequence[tuple[Fraction, Fraction]], keys: Sequence[Fraction], step: Fraction) -> list[Fraction]:
-    """The times to look at: keyframes inside each event (a frame clear of its edges), else its middle."""
-    out: set[Fraction] = set()
-    for s, e in events:
-        inside = [k for k in keys if s + step <= k < e - step]
-        out.update(inside or [s + (e - s) / 2])
-    times = sorted(out)
-    if len(times) > MAX_LOOKS:
-        times = [times[round(i * (len(times) - 1) / (MAX_LOOKS - 1))] for i in range(MAX_LOOKS)]
+    """The times to look at: keyframes inside events (a frame clear of their edges: a keyframe costs one
+    frame's decode), spread to ``MAX_LOOKS``; when that gives fewer than ``MIN_LOOKS``, the middle of the
+    longest events without one (a frame between keyframes costs the decode from the one before)."""
+    inside = sorted({k for s, e in events for k in keys if s + step <= k < e - step})
+    times = spread(inside, MAX_LOOKS)
+    if len(times) < MIN_LOOKS:
+        bare = sorted((e - s, s + (e - s) / 2) for s, e in events if not any(s + step <= k < e - step for k in keys))
+        times = sorted({*times, *(mid for _, mid in bare[::-1][: MIN_LOOKS - len(times)])})
     return times
 
 
@@ -167,6 +179,135 @@ def _inside(box: tuple[int, int, int, int], safe: tuple[int, int, int, int]) -> 
     return x >= sx and y >= sy and x + w <= sx + sw and y + h <= sy + sh
 
 
+class BurnedLook:
+    """The burned-in events of one episode drawn again (the plan's states, streamed from their NUT file in
+    time order as frames come) and what was measured on each frame looked at."""
+
+    def __init__(self, states: Path, box: tuple[int, int, int, int], times: Sequence[Fraction],
+                 picture: tuple[int, int], style: dict[str, str]) -> None:  # fmt: skip
+        import av
+
+        self.box, self.picture, self.times = box, picture, frozenset(times)
+        self.box_style = style.get("BorderStyle", "1") in ("3", "4")
+        self.fill_y = _video_luma(style.get("PrimaryColour", "&H00FFFFFF"))
+        self.edge_y = _video_luma(style.get("BackColour" if self.box_style else "OutlineColour", "&H00000000"))
+        self.ring_px = math.ceil(float(style.get("Outline", "4") or 4) / 2) + 2
+        self.ink = _ink_box(states, box)
+        self._container = av.open(str(states))
+        self._tb = Fraction(self._container.streams.video[0].time_base or Fraction(1, 1000))
+        self._states = iter(self._container.decode(video=0))
+        self._next: Any = next(self._states, None)
+        self._current: LabelSprite | None = None
+        self.frames: list[dict[str, Any]] = []
+        self.missing: list[Fraction] = []
+        self.edge: list[float] = []
+        self.around: list[float] = []
+
+    def close(self) -> None:
+        self._container.close()
+
+    def see(self, t: Fraction, shown: Fraction, luma: npt.NDArray[np.uint8]) -> None:
+        while self._next is not None and Fraction(self._next.pts or 0) * self._tb <= shown:
+            y, _, _, alpha = planes(self._next)
+            self._current = LabelSprite(self.box, y.astype(np.float32), (alpha / np.float32(255)).astype(np.float32))
+            self._next = next(self._states, None)
+        cur = self._current
+        if cur is None or float(cur.alpha.max()) < 0.5:
+            return
+        score = presence(cur, luma, self.picture)
+        vs_edge, vs_picture = _measure(cur, luma, self.picture, self.fill_y, self.edge_y, self.ring_px)
+        self.frames.append({
+            "t": round(float(shown), 3), "score": round(score, 3),
+            "contrast_edge": None if vs_edge is None else round(vs_edge, 2),
+            "contrast_picture": None if vs_picture is None else round(vs_picture, 2),
+        })  # fmt: skip
+        if score < PRESENT:
+            self.missing.append(shown)
+            return
+        if vs_edge is not None:
+            self.edge.append(vs_edge)
+        if vs_picture is not None:
+            self.around.append(vs_picture)
+
+    def result(
+        self, episode: str, events: int, min_contrast: float, safe: tuple[int, int, int, int] | None
+    ) -> tuple[dict[str, Any], list[Finding]]:
+        """The JSON entry and the findings (see the module's docstring)."""
+        found: list[Finding] = []
+        ink = self.ink
+        looked = len(self.frames)
+        low = [r for r in self.around if r < PICTURE_MIN]
+        entry: dict[str, Any] = {
+            "events": events, "looked_at": looked, "found": looked - len(self.missing), "frames": self.frames,
+            "ink_box": list(ink) if ink else None,
+            "contrast_edge": round(float(np.median(self.edge)), 2) if self.edge else None,
+            "low_picture_contrast_share": round(len(low) / len(self.around), 3) if self.around else None,
+        }  # fmt: skip
+        if ink and safe is not None and not _inside(ink, safe):
+            found.append(Finding("subtitles", "safe_area", "error",
+                                 f"burned-in text drawn at {ink[2]}x{ink[3]} px at {ink[0]},{ink[1]} leaves the "
+                                 f"safe area ({safe[2]}x{safe[3]} px at {safe[0]},{safe[1]})", episode))  # fmt: skip
+        if self.missing:
+            times = ", ".join(f"{float(t):.2f}" for t in self.missing[:5])
+            found.append(Finding("subtitles", "burned_text_missing", "error",
+                                 f"the burned-in text is not where the layout says at {times} s "
+                                 f"({len(self.missing)} of {looked} frames looked at)", episode, self.missing[0]))  # fmt: skip
+        if self.edge and entry["contrast_edge"] < min_contrast:
+            found.append(Finding("subtitles", "text_contrast", "error",
+                                 f"burned-in text against its {'box' if self.box_style else 'outline'}: "
+                                 f"{entry['contrast_edge']:.1f}:1 measured, the preset asks {min_contrast:g}:1",
+                                 episode))  # fmt: skip
+        if not self.box_style and self.around and len(low) / len(self.around) > PICTURE_SHARE:
+            found.append(Finding("subtitles", "text_background", "warning",
+                                 f"burned-in text over a bright picture: under {PICTURE_MIN:g}:1 against it on "
+                                 f"{len(low)} of {len(self.around)} frames looked at; a box would keep it readable",
+                                 episode))  # fmt: skip
+        return entry, found
+
+
+@contextmanager
+def burned_look(
+    subtitles: dict[str, Any],
+    events: Sequence[Sequence[str]],
+    keys: Sequence[Fraction],
+    step: Fraction,
+    ffmpeg: FFmpeg | None = None,
+) -> Iterator[BurnedLook | None]:
+    """The burned-in ``events`` (the plan's ``[start, end, ASS text]`` of one episode) drawn again with the
+    plan's ``subtitles`` entry (its header, font, region and picture size), ready to be looked for at the
+    times :func:`_looks` picks among ``keys`` (the file's keyframes); None when nothing is burned in.
+
+    Raises:
+        FFmpegError: libass could not draw the states again.
+    """
+    from ..subtitles.fonts import font_named
+    from ..subtitles.sprites import Event, render_sprites
+
+    evs = [Event(Fraction(s), Fraction(e), t) for s, e, t in events if Fraction(e) > Fraction(s)]
+    if not evs or not subtitles.get("header"):
+        yield None
+        return
+    picture = (int(subtitles["picture"][0]), int(subtitles["picture"][1]))
+    with tempfile.TemporaryDirectory(prefix="vertcut-check-") as tmp:
+        fonts = Path(tmp) / "fonts"
+        fonts.mkdir()
+        font = font_named(str(subtitles["font"]))
+        (fonts / font.path.name).symlink_to(font.path)
+        region = subtitles.get("region")
+        track = render_sprites(str(subtitles["header"]), evs, picture, Fraction(1, 1000), fonts,
+                               Path(tmp) / "states.nut", region=tuple(region) if region else None,
+                               until=evs[-1].end + 1, ffmpeg=ffmpeg)  # fmt: skip
+        if track is None:
+            yield None
+            return
+        looker = BurnedLook(track.path, track.box, _looks([(e.start, e.end) for e in evs], keys, step), picture,
+                            ass_style(str(subtitles["header"])))  # fmt: skip
+        try:
+            yield looker
+        finally:
+            looker.close()
+
+
 def burned_findings(
     video: Path,
     subtitles: dict[str, Any],
@@ -177,96 +318,15 @@ def burned_findings(
     safe: tuple[int, int, int, int] | None = None,
     ffmpeg: FFmpeg | None = None,
 ) -> tuple[dict[str, Any], list[Finding]]:
-    """The burned-in ``events`` (the plan's ``[start, end, ASS text]`` of one episode) looked for in
-    ``video`` with the plan's ``subtitles`` entry (its header, font, region and picture size). ``safe``:
-    the safe area (x, y, w, h in the plan's picture) every drawn pixel must stay inside.
+    """The burned-in ``events`` looked for in ``video`` (:func:`burned_look`); ``safe``: the safe area
+    (x, y, w, h in the plan's picture) every drawn pixel must stay inside.
 
     Raises:
         FFmpegError: libass could not draw the states again.
     """
-    import av
-
-    from ..subtitles.fonts import font_named
-    from ..subtitles.sprites import Event, render_sprites
-
-    evs = [Event(Fraction(s), Fraction(e), t) for s, e, t in events if Fraction(e) > Fraction(s)]
-    entry: dict[str, Any] = {"events": len(evs), "looked_at": 0, "found": 0, "frames": []}
-    if not evs or not subtitles.get("header"):
-        return entry, []
-    picture = (int(subtitles["picture"][0]), int(subtitles["picture"][1]))
-    style = ass_style(str(subtitles["header"]))
-    box_style = style.get("BorderStyle", "1") in ("3", "4")
-    fill_y = _video_luma(style.get("PrimaryColour", "&H00FFFFFF"))
-    edge_y = _video_luma(style.get("BackColour" if box_style else "OutlineColour", "&H00000000"))
-    ring_px = math.ceil(float(style.get("Outline", "4") or 4) / 2) + 2
     keys, step = keyframe_times(video)
-    looks = _looks([(e.start, e.end) for e in evs], keys, step)
-    tb = Fraction(1, 1000)
-    found: list[Finding] = []
-    edge_ratios: list[float] = []
-    picture_ratios: list[float] = []
-    missing: list[Fraction] = []
-    with tempfile.TemporaryDirectory(prefix="vertcut-check-") as tmp:
-        fonts = Path(tmp) / "fonts"
-        fonts.mkdir()
-        font = font_named(str(subtitles["font"]))
-        (fonts / font.path.name).symlink_to(font.path)
-        region = subtitles.get("region")
-        track = render_sprites(str(subtitles["header"]), evs, picture, tb, fonts, Path(tmp) / "states.nut",
-                               region=tuple(region) if region else None, until=evs[-1].end + 1,
-                               ffmpeg=ffmpeg)  # fmt: skip
-        if track is None:
-            return entry, []
-        ink = _ink_box(track.path, track.box)
-        entry["ink_box"] = list(ink) if ink else None
-        if ink and safe is not None and not _inside(ink, safe):
-            found.append(Finding("subtitles", "safe_area", "error",
-                                 f"burned-in text drawn at {ink[2]}x{ink[3]} px at {ink[0]},{ink[1]} leaves the "
-                                 f"safe area ({safe[2]}x{safe[3]} px at {safe[0]},{safe[1]})", episode))  # fmt: skip
-        with av.open(str(track.path)) as c:
-            state_tb = Fraction(c.streams.video[0].time_base or tb)
-            states = iter(c.decode(video=0))
-            current: LabelSprite | None = None
-            upcoming = next(states, None)
-            for _, shown, luma in frames_at(video, looks):
-                while upcoming is not None and Fraction(upcoming.pts or 0) * state_tb <= shown:
-                    y, _, _, alpha = planes(upcoming)
-                    current = LabelSprite(track.box, y.astype(np.float32), (alpha / np.float32(255)).astype(np.float32))
-                    upcoming = next(states, None)
-                if current is None or float(current.alpha.max()) < 0.5:
-                    continue
-                score = presence(current, luma, picture)
-                vs_edge, vs_picture = _measure(current, luma, picture, fill_y, edge_y, ring_px)
-                entry["frames"].append({
-                    "t": round(float(shown), 3), "score": round(score, 3),
-                    "contrast_edge": None if vs_edge is None else round(vs_edge, 2),
-                    "contrast_picture": None if vs_picture is None else round(vs_picture, 2),
-                })  # fmt: skip
-                if score < PRESENT:
-                    missing.append(shown)
-                    continue
-                if vs_edge is not None:
-                    edge_ratios.append(vs_edge)
-                if vs_picture is not None:
-                    picture_ratios.append(vs_picture)
-    entry["looked_at"] = len(entry["frames"])
-    entry["found"] = entry["looked_at"] - len(missing)
-    entry["contrast_edge"] = round(float(np.median(edge_ratios)), 2) if edge_ratios else None
-    low = [r for r in picture_ratios if r < PICTURE_MIN]
-    entry["low_picture_contrast_share"] = round(len(low) / len(picture_ratios), 3) if picture_ratios else None
-    if missing:
-        times = ", ".join(f"{float(t):.2f}" for t in missing[:5])
-        found.append(Finding("subtitles", "burned_text_missing", "error",
-                             f"the burned-in text is not where the layout says at {times} s "
-                             f"({len(missing)} of {entry['looked_at']} frames looked at)", episode, missing[0]))  # fmt: skip
-    if edge_ratios and entry["contrast_edge"] < min_contrast:
-        found.append(Finding("subtitles", "text_contrast", "error",
-                             f"burned-in text against its {'box' if box_style else 'outline'}: "
-                             f"{entry['contrast_edge']:.1f}:1 measured, the preset asks {min_contrast:g}:1",
-                             episode))  # fmt: skip
-    if not box_style and picture_ratios and len(low) / len(picture_ratios) > PICTURE_SHARE:
-        found.append(Finding("subtitles", "text_background", "warning",
-                             f"burned-in text over a bright picture: under {PICTURE_MIN:g}:1 against it on "
-                             f"{len(low)} of {len(picture_ratios)} frames looked at; a box would keep it readable",
-                             episode))  # fmt: skip
-    return entry, found
+    with burned_look(subtitles, events, keys, step, ffmpeg) as looker:
+        if looker is None:
+            return {"events": len(events), "looked_at": 0, "found": 0, "frames": []}, []
+        look(video, [looker])
+        return looker.result(episode, len(events), min_contrast, safe)

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +38,7 @@ __all__ = [
 ]  # fmt: skip
 
 PRESENT = 0.5  # correlation at and above which a label counts as on screen
+MAX_LABEL_LOOKS = 12  # keyframes looked at inside a label's window at most (spread over it)
 Luma = npt.NDArray[np.uint8]
 
 
@@ -94,7 +95,6 @@ def frames_at(path: Path, times: Sequence[Fraction]) -> Iterator[tuple[Fraction,
         return
     with _open(path) as c:
         s = c.streams.video[0]
-        s.thread_type = "AUTO"
         tb = Fraction(s.time_base or Fraction(1, 90000))
         first = next(c.decode(s)).pts or 0
         c.seek(first, stream=s, backward=True)
@@ -177,6 +177,102 @@ def presence(sprite: LabelSprite, luma: Luma, picture: tuple[int, int]) -> float
     return float((a * b).sum() / den) if den > 0 else 0.0
 
 
+class Looker(Protocol):
+    """Something looking at frames of a file: the times it wants, and what it makes of each frame."""
+
+    times: frozenset[Fraction]
+
+    def see(self, t: Fraction, shown: Fraction, luma: Luma) -> None: ...
+
+
+def look(video: Path, lookers: Sequence[Looker]) -> None:
+    """Read the frames every looker wants from ``video`` once, in time order, and show each to those that
+    asked for it (no frame is kept)."""
+    wanted = sorted({t for lk in lookers for t in lk.times})
+    for t, shown, luma in frames_at(video, wanted):
+        for lk in lookers:
+            if t in lk.times:
+                lk.see(t, shown, luma)
+
+
+def spread(times: Sequence[Fraction], most: int) -> list[Fraction]:
+    """At most ``most`` of ``times`` (sorted), evenly spread, the first and last kept."""
+    if len(times) <= most:
+        return list(times)
+    return sorted({times[round(i * (len(times) - 1) / (most - 1))] for i in range(most)})
+
+
+class LabelLook:
+    """The labels of one episode (the plan's entries), drawn again and ready to be looked for: at most
+    ``MAX_LABEL_LOOKS`` keyframes inside each window, its first and last frame, the frames just outside.
+
+    Raises:
+        LabelError: an entry that cannot be read or drawn.
+    """
+
+    def __init__(
+        self,
+        labels: Sequence[dict[str, Any]],
+        keys: Sequence[Fraction],
+        step: Fraction,
+        ffmpeg: FFmpeg | None = None,
+        sprites: dict[Any, LabelSprite] | None = None,
+    ) -> None:
+        from dataclasses import replace
+
+        from ..labels import PlacedLabel
+
+        cache = sprites if sprites is not None else {}
+        self.todo: list[tuple[PlacedLabel, LabelSprite, list[Fraction], list[Fraction]]] = []
+        self.scores: list[dict[Fraction, tuple[Fraction, float]]] = []
+        for data in labels:
+            lb = PlacedLabel.from_json(data)
+            if lb.end <= lb.start:
+                continue
+            key = replace(lb, start=Fraction(0), end=Fraction(1))  # the drawing does not depend on the times
+            if key not in cache:
+                cache[key] = label_sprite(lb, ffmpeg)
+            within = spread([k for k in keys if lb.start < k < lb.end - step], MAX_LABEL_LOOKS)
+            inside = sorted({lb.start, *within, max(lb.start, lb.end - step)})
+            outside = [t for t in (lb.start - step, lb.end) if t >= 0]  # past the last frame: nothing to look at
+            self.todo.append((lb, cache[key], inside, outside))
+            self.scores.append({})
+        self.times = frozenset(t for _, _, inside, outside in self.todo for t in (*inside, *outside))
+
+    def see(self, t: Fraction, shown: Fraction, luma: Luma) -> None:
+        for (lb, sprite, inside, outside), scores in zip(self.todo, self.scores, strict=True):
+            if t in inside or t in outside:
+                scores[t] = (shown, presence(sprite, luma, lb.picture))
+
+    def result(self, episode: str) -> tuple[list[dict[str, Any]], list[Finding]]:
+        """A JSON entry per label (the frames looked at and the score of each) and the findings: an error
+        for a label missing from a frame inside its window, a warning for one still there outside it."""
+        entries: list[dict[str, Any]] = []
+        found: list[Finding] = []
+        for (lb, _, inside, outside), scores in zip(self.todo, self.scores, strict=True):
+            looked = [t for t in inside if t in scores]
+            missing = [scores[t][0] for t in looked if scores[t][1] < PRESENT]
+            beyond = [scores[t][0] for t in outside if t in scores and scores[t][1] >= PRESENT]
+            entries.append({
+                "name": lb.name, "text": lb.text or None, "start_s": float(lb.start), "end_s": float(lb.end),
+                "required_s": float(lb.end - lb.start), "looked_at": len(looked), "seen": len(looked) - len(missing),
+                "on_screen": bool(looked) and not missing,
+                "frames": [{"t": round(float(scores[t][0]), 3), "score": round(scores[t][1], 3), "window": t in inside}
+                           for t in sorted(scores)],
+            })  # fmt: skip
+            span = f"{float(lb.start):.2f}-{float(lb.end):.2f} s"
+            if missing or not looked:
+                times = ", ".join(f"{float(t):.2f}" for t in missing[:5]) or "any frame"
+                found.append(Finding("labels", "label_missing", "error",
+                                     f"label {lb.name!r} is required on screen {span} but is not there at {times} s",
+                                     episode, missing[0] if missing else lb.start, lb.end, {"label": lb.name}))  # fmt: skip
+            for t in beyond:
+                found.append(Finding("labels", "label_outside", "warning",
+                                     f"label {lb.name!r} ({span}) is also on screen at {float(t):.2f} s", episode,
+                                     t, None, {"label": lb.name}))  # fmt: skip
+        return entries, found
+
+
 def label_findings(
     video: Path,
     labels: Sequence[dict[str, Any]],
@@ -184,56 +280,9 @@ def label_findings(
     ffmpeg: FFmpeg | None = None,
     sprites: dict[Any, LabelSprite] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """Each label of ``labels`` (the plan's entries) looked for in ``video``: a JSON entry per label
-    (the times looked at and the score at each) and the findings: an error for a label missing from a
-    frame inside its window, a warning for one still there just outside it. The frames are read once for
-    all labels and scored as they come (none is kept). ``sprites``: drawings already made (a series'
-    episodes share most labels), filled in as labels are drawn."""
-    from dataclasses import replace
-
-    from ..labels import PlacedLabel
-
+    """Each label of ``labels`` (the plan's entries) looked for in ``video`` (:class:`LabelLook`).
+    ``sprites``: drawings already made (a series' episodes share most labels), filled in as drawn."""
     keys, step = keyframe_times(video)
-    cache = sprites if sprites is not None else {}
-    todo: list[
-        tuple[PlacedLabel, LabelSprite, list[Fraction], list[Fraction], dict[Fraction, tuple[Fraction, float]]]
-    ] = []
-    for data in labels:
-        lb = PlacedLabel.from_json(data)
-        if lb.end <= lb.start:
-            continue
-        key = replace(lb, start=Fraction(0), end=Fraction(1))  # the drawing does not depend on the times
-        if key not in cache:
-            cache[key] = label_sprite(lb, ffmpeg)
-        inside = sorted({lb.start, *(k for k in keys if lb.start < k < lb.end - step), max(lb.start, lb.end - step)})
-        outside = [t for t in (lb.start - step, lb.end) if t >= 0]  # past the last frame: nothing to look at
-        todo.append((lb, cache[key], inside, outside, {}))
-    wanted = {t for _, _, inside, outside, _ in todo for t in (*inside, *outside)}
-    for t, shown, luma in frames_at(video, sorted(wanted)):
-        for lb, sprite, inside, outside, scores in todo:
-            if t in inside or t in outside:
-                scores[t] = (shown, presence(sprite, luma, lb.picture))
-    entries: list[dict[str, Any]] = []
-    found: list[Finding] = []
-    for lb, _, inside, outside, scores in todo:
-        looked = [t for t in inside if t in scores]
-        missing = [scores[t][0] for t in looked if scores[t][1] < PRESENT]
-        beyond = [scores[t][0] for t in outside if t in scores and scores[t][1] >= PRESENT]
-        entries.append({
-            "name": lb.name, "text": lb.text or None, "start_s": float(lb.start), "end_s": float(lb.end),
-            "required_s": float(lb.end - lb.start), "looked_at": len(looked), "seen": len(looked) - len(missing),
-            "on_screen": bool(looked) and not missing,
-            "frames": [{"t": round(float(scores[t][0]), 3), "score": round(scores[t][1], 3), "window": t in inside}
-                       for t in sorted(scores)],
-        })  # fmt: skip
-        span = f"{float(lb.start):.2f}-{float(lb.end):.2f} s"
-        if missing or not looked:
-            times = ", ".join(f"{float(t):.2f}" for t in missing[:5]) or "any frame"
-            found.append(Finding("labels", "label_missing", "error",
-                                 f"label {lb.name!r} is required on screen {span} but is not there at {times} s",
-                                 episode, missing[0] if missing else lb.start, lb.end, {"label": lb.name}))  # fmt: skip
-        for t in beyond:
-            found.append(Finding("labels", "label_outside", "warning",
-                                 f"label {lb.name!r} ({span}) is also on screen at {float(t):.2f} s", episode, t,
-                                 None, {"label": lb.name}))  # fmt: skip
-    return entries, found
+    lk = LabelLook(labels, keys, step, ffmpeg, sprites)
+    look(video, [lk])
+    return lk.result(episode)

@@ -10,6 +10,7 @@ burned-in layout from ``plan.json`` and the series' loudness consistency).
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -213,21 +214,25 @@ def _on_screen(
     ep: EpisodeCheck, src: _Source, subs: dict[str, Any], preset: CheckPreset, ff: FFmpeg,
     sprites: dict[Any, onscreen.LabelSprite],
 ) -> None:  # fmt: skip
-    """The required labels and the burned-in text looked for in the episode's largest rung."""
-    if src.labels:
-        ep.labels, found = onscreen.label_findings(src.top, src.labels, ep.name, ff, sprites)
-        ep.findings += found
-    if src.burned and subs:
-        from ..subtitles.style import SubtitleStyle
+    """The required labels and the burned-in text looked for in the episode's largest rung, in one read
+    of the frames they want."""
+    if not src.labels and not (src.burned and subs):
+        return
+    from ..subtitles.style import SafeArea, SubtitleStyle
 
-        want: SubtitleStyle = load_preset("subtitle", preset.subtitle_preset)
-        from ..subtitles.style import SafeArea
-
-        area: SafeArea = load_preset("safearea", SAFE_AREA)
-        picture = (int(subs["picture"][0]), int(subs["picture"][1]))
-        ep.burned, found = burned.burned_findings(src.top, subs, src.burned, ep.name, min_contrast=want.min_contrast,
-                                                  safe=area.rect(picture), ffmpeg=ff)  # fmt: skip
-        ep.findings += found
+    keys, step = onscreen.keyframe_times(src.top)
+    labels = onscreen.LabelLook(src.labels, keys, step, ff, sprites) if src.labels else None
+    with burned.burned_look(subs, src.burned, keys, step, ff) if subs else nullcontext() as text:
+        onscreen.look(src.top, [lk for lk in (labels, text) if lk is not None])
+        if labels is not None:
+            ep.labels, found = labels.result(ep.name)
+            ep.findings += found
+        if text is not None:
+            want: SubtitleStyle = load_preset("subtitle", preset.subtitle_preset)
+            area: SafeArea = load_preset("safearea", SAFE_AREA)
+            safe = area.rect((int(subs["picture"][0]), int(subs["picture"][1])))
+            ep.burned, found = text.result(ep.name, len(src.burned), want.min_contrast, safe)
+            ep.findings += found
 
 
 @dataclass
