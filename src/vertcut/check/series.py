@@ -89,7 +89,7 @@ class CheckReport:
         return {
             "schema": CHECK_SCHEMA, "vertcut": __version__, "paths": self.paths, "preset": self.preset,
             "profile": self.profile, "profile_targets": self.loudness_profile.__dict__,
-            "pace_limits": self.check_preset.__dict__, "errors": self.errors, "warnings": self.warnings,
+            "limits": self.check_preset.__dict__, "errors": self.errors, "warnings": self.warnings,
             "series": {"median_loudness": self.median_loudness, "findings": [f.to_json() for f in self.series],
                        "burned_subtitles": self.layout},
             "episodes": [ep.to_json(self.check_preset) for ep in self.episodes],
