@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..ffmpeg import FFmpeg
+from ..subtitles.style import inside
 from .findings import Finding
 from .onscreen import PRESENT, LabelSprite, in_box, keyframe_times, look, planes, presence, spread
 
@@ -173,12 +174,6 @@ def _ink_box(states: Path, box: tuple[int, int, int, int]) -> tuple[int, int, in
     return box[0] + x0, box[1] + y0, x1 - x0 + 1, y1 - y0 + 1
 
 
-def _inside(box: tuple[int, int, int, int], safe: tuple[int, int, int, int]) -> bool:
-    x, y, w, h = box
-    sx, sy, sw, sh = safe
-    return x >= sx and y >= sy and x + w <= sx + sw and y + h <= sy + sh
-
-
 class BurnedLook:
     """The burned-in events of one episode drawn again (the plan's states, streamed from their NUT file in
     time order as frames come) and what was measured on each frame looked at."""
@@ -243,7 +238,7 @@ class BurnedLook:
             "contrast_edge": round(float(np.median(self.edge)), 2) if self.edge else None,
             "low_picture_contrast_share": round(len(low) / len(self.around), 3) if self.around else None,
         }  # fmt: skip
-        if ink and safe is not None and not _inside(ink, safe):
+        if ink and safe is not None and not inside(ink, safe):
             found.append(Finding("subtitles", "safe_area", "error",
                                  f"burned-in text drawn at {ink[2]}x{ink[3]} px at {ink[0]},{ink[1]} leaves the "
                                  f"safe area ({safe[2]}x{safe[3]} px at {safe[0]},{safe[1]})", episode))  # fmt: skip

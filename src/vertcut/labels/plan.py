@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import LabelError
 from ..presets import find_preset, load_preset
-from ..subtitles.style import SafeArea
+from ..subtitles.style import SafeArea, inside
 from .presets import LabelPreset
 
 __all__ = ["LabelPlan", "PlacedLabel", "default_values", "label_values", "plan_labels"]
@@ -170,12 +170,6 @@ def _place(anchor: str, margin: int, bw: int, bh: int, safe: tuple[int, int, int
     return x, y
 
 
-def _inside(box: tuple[int, int, int, int], safe: tuple[int, int, int, int]) -> bool:
-    x, y, w, h = box
-    sx, sy, sw, sh = safe
-    return x >= sx and y >= sy and x + w <= sx + sw and y + h <= sy + sh
-
-
 def plan_labels(
     names: Sequence[str],
     values: Mapping[str, str],
@@ -218,7 +212,7 @@ def plan_labels(
         x, y = _place(preset.anchor, margin, bw, bh, safe)
         x, y = x // 2 * 2, y // 2 * 2
         box = (x, y, bw, bh)
-        if not _inside(box, safe):
+        if not inside(box, safe):
             raise LabelError(
                 f"label {name!r} ({bw}x{bh} px at {x},{y}) does not fit inside the {preset.safe_area} safe area "
                 f"({safe[2]}x{safe[3]} px at {safe[0]},{safe[1]}) of the {size[0]}x{size[1]} picture",

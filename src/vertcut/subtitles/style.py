@@ -16,7 +16,7 @@ from typing import Literal
 
 from ..presets import register_kind
 
-__all__ = ["SafeArea", "ScriptLimits", "SubtitleStyle"]
+__all__ = ["SafeArea", "ScriptLimits", "SubtitleStyle", "inside"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,13 @@ class SafeArea:
         x0, y0 = math.ceil(self.left * kx), math.ceil(self.top * ky)
         x1, y1 = int(w - self.right * kx), int(h - self.bottom * ky)
         return x0, y0, x1 - x0, y1 - y0
+
+
+def inside(box: tuple[int, int, int, int], area: tuple[int, int, int, int]) -> bool:
+    """Whether ``box`` (x, y, w, h) lies wholly inside ``area`` (x, y, w, h)."""
+    x, y, w, h = box
+    ax, ay, aw, ah = area
+    return x >= ax and y >= ay and x + w <= ax + aw and y + h <= ay + ah
 
 
 register_kind("subtitle", SubtitleStyle)
