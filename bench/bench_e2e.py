@@ -141,7 +141,9 @@ def benchmarks(work: Path) -> Iterator[Result]:
         anchor_out.mkdir()
         ff.run(_anchor_args(anchor_out, ass, fonts))
 
-    rounds = paired_rounds([lambda: _vertcut(work / "vertcut", cache), anchor], REPEAT)
+    # like for like: the anchor checks nothing, so the run's own series check (check.json) is left out
+    # here and measured on its own below
+    rounds = paired_rounds([lambda: _vertcut(work / "vertcut", cache, "--no-check"), anchor], REPEAT)
     for k, what in enumerate(("wall", "CPU")):
         ratios = sorted(row[1][k] / row[0][k] for row in rounds)
         mid = sorted(rounds, key=lambda row: row[1][k] / row[0][k])[len(rounds) // 2]
@@ -149,6 +151,11 @@ def benchmarks(work: Path) -> Iterator[Result]:
                      target=0.90 if what == "CPU" else None,
                      note="sample 75 s, 4 episodes; rounds " + " ".join(f"{r:.2f}" for r in ratios))  # fmt: skip
 
+    checked = paired_rounds([lambda: _vertcut(work / "vertcut", cache), anchor], 1)[0]
+    yield Result("e2e: run with its series check vs one plain ffmpeg (CPU)", checked[0][1], checked[1][1],
+                 "ffmpeg crop+ass+4 rungs", note="vertcut run as a user runs it: check.json and check.html too")  # fmt: skip
+    if os.environ.get("VERTCUT_BENCH_NO_VMAF") == "1":
+        return
     # quality: both against a lossless render of the same centre crop with the same subtitles
     ref = work / "reference.mkv"
     if not ref.exists():

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli, tiny_ladder
@@ -102,7 +105,9 @@ def test_a_series_checked_from_its_run_folder_with_the_page_in_a_browser(
     assert res.exit_code == EXIT_CHECK
     delivery = [f for e in report["episodes"] for f in e["findings"] if f["check"] == "delivery"]
     assert not delivery, delivery  # what vertcut wrote passes its own re-validation
-    assert report["series"]["burned_subtitles"]["inside_safe_area"] is True
+    burned = [e["burned_subtitles"] for e in report["episodes"]]
+    assert burned[1] is None and burned[0]["found"] == burned[0]["looked_at"] > 0, burned  # the cue is in ep001
+    assert not [f for f in report["series"]["findings"] if f["rule"] == "safe_area"]
     text = page.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=['"](https?:)?//""", text)
     from test_report_html import FLAGS, _browser_or_skip
@@ -122,8 +127,97 @@ def test_a_series_checked_from_its_run_folder_with_the_page_in_a_browser(
                 "Array.from(document.querySelectorAll('svg.plot')).map(s => [s.classList[1], "
                 "s.getBoundingClientRect().width > 100, s.querySelectorAll('polyline,rect,circle').length])"
             )
-            kinds = {k for k, shown, marks in plots if shown and marks > 1}
-            assert {"timeline", "loudness", "spread", "histogram", "reading"} <= kinds, plots
+            kinds = {k for k, shown, marks in plots if shown and marks > (0 if k == "onscreen" else 1)}
+            assert {"timeline", "loudness", "spread", "histogram", "reading", "onscreen"} <= kinds, plots
             assert not errors, errors
         finally:
             browser.close()
+
+
+def _edit_plan(out: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    plan = json.loads((out / "plan.json").read_text())
+    edit(plan["episodes"][0])
+    (out / "plan.json").write_text(json.dumps(plan, ensure_ascii=False))
+
+
+def _on_screen(out: Path, *extra: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    res = run_cli("check", str(out), "--json", "--preset", "standard", *extra)
+    assert res.exit_code in (0, EXIT_CHECK), res.output
+    ep = json.loads(res.stdout)["episodes"][0]
+    return ep, {f["rule"]: f for f in ep["findings"] if f["check"] in ("labels", "subtitles")}
+
+
+def test_required_labels_and_burned_text_are_looked_for_on_screen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each label is found in the delivered picture at every frame looked at inside its window and not
+    just after it; a plan asking longer or shorter than the file shows, or a file without the labels, is
+    caught; the burned-in text is found where and when the plan says, its contrast measured, and a dim
+    style with small glyphs fails the layout and the pixel contrast."""
+    base = tmp_path / "presets"
+    monkeypatch.setenv("VERTCUT_PRESETS_DIR", str(base))
+    (base / "ladder").mkdir(parents=True)  # one rung large enough to measure a 4 px outline on
+    (base / "ladder" / "one.toml").write_text(
+        'extends = "h264-default"\nsegment_seconds = 1\n[[rungs]]\nname = "720p"\nwidth = 720\nheight = 1280\ncrf = 20\nmaxrate_k = 3000\n'
+    )
+    (base / "label").mkdir()
+    (base / "label" / "first.toml").write_text(
+        'text = "第{episode}集"\nanchor = "top-left"\nsize_px = 60\nwhen = "start"\nseconds = 1\n'
+        'text_colour = "#FFFFFF"\noutline_px = 3\n'
+    )
+    (base / "subtitle").mkdir()
+    (base / "subtitle" / "dim.toml").write_text(
+        'extends = "standard"\ntext_colour = "#9A9A9A"\noutline_colour = "#5A5A5A"\n'
+    )
+    master = make_clip(tmp_path / "m.mp4", frames=50, size=(320, 180), shot_len=25)
+    (tmp_path / "m.zh.srt").write_text("1\n00:00:00,200 --> 00:00:01,400\n你到底去了哪里\n", encoding="utf-8")
+    common = ["--subs", str(tmp_path / "m.zh.srt"), "--ladder", "one", "--mode", "center", "--package", "mp4",
+              "--no-check"]  # fmt: skip
+    out = tmp_path / "out"
+    res = run_cli("run", str(master), *common, "--sub-preset", "standard", "--labels", "first,aigc", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    ep, found = _on_screen(out)
+    labels = {lb["name"]: lb for lb in ep["labels"]}
+    assert labels["first"]["on_screen"] and labels["aigc"]["on_screen"], labels
+    first = labels["first"]["frames"]
+    window = [f["t"] for f in first if f["window"]]
+    assert window[0] == 0.0 and window[-1] == 0.96  # its first and last frame (25 fps)
+    assert all(f["score"] < 0.5 for f in first if not f["window"])  # gone at 1.00 s
+    burned = ep["burned_subtitles"]
+    assert burned["looked_at"] >= 1 and burned["found"] == burned["looked_at"], burned
+    assert burned["contrast_edge"] > 10  # white on a black outline
+    x, y, w, h = burned["ink_box"]
+    assert y + h <= 1920 - 480 and x >= 60 and x + w <= 1080 - 150  # inside Douyin's safe area
+    assert not found, found
+
+    # the plan asks 1.5 s: the file shows 1 s
+    _edit_plan(out, lambda e: e["delivery"]["labels"][0].update(end="3/2"))
+    _, found = _on_screen(out)
+    assert found["label_missing"]["severity"] == "error" and found["label_missing"]["start_s"] == 1.0
+    # the plan asks 0.5 s: the label outstays it
+    _edit_plan(out, lambda e: e["delivery"]["labels"][0].update(end="1/2"))
+    _, found = _on_screen(out)
+    assert (
+        "label_missing" not in found and found["label_outside"]["start_s"] == 0.52
+    )  # the first frame at or after 0.5 s
+    # the burned text asked where nothing is shown
+    _edit_plan(out, lambda e: e.update(burned_text=[["3/2", "49/25", e["burned_text"][0][2]]]))
+    _, found = _on_screen(out)
+    assert found["burned_text_missing"]["severity"] == "error"
+
+    dim = tmp_path / "dim"
+    res = run_cli("run", str(master), *common, "--sub-preset", "dim", "-o", str(dim))
+    assert res.exit_code == 0, res.output
+    # the delivered file without the labels the plan asks for
+    shutil.copy(dim / "encoded" / "ep001" / "mp4" / "720p.mp4", out / "encoded" / "ep001" / "mp4" / "720p.mp4")
+    _edit_plan(out, lambda e: e["delivery"]["labels"][0].update(end="1"))
+    ep, found = _on_screen(out)
+    assert {lb["name"] for lb in ep["labels"] if not lb["on_screen"]} == {"first", "aigc"}
+    res = run_cli("check", str(dim), "--json", "--preset", "elder-large")
+    report = json.loads(res.stdout)
+    series = {f["rule"] for f in report["series"]["findings"]}
+    assert {"glyph_height", "style_contrast"} <= series, series  # 46 px < 64, 2.1:1 < 7:1
+    assert report["series"]["burned_subtitles"]["contrast"] < 3
+    ep = report["episodes"][0]
+    assert ep["burned_subtitles"]["contrast_edge"] < 3
+    assert "text_contrast" in {f["rule"] for f in ep["findings"]}

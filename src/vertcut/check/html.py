@@ -1,7 +1,7 @@
 """The check's page: one self-contained HTML file with inline SVG plots where people would rather look
 than read: per episode the luminance and flashing-area timeline with the failing windows marked and
-the loudness curve; for the series the loudness spread, a shot-length histogram and the reading speed
-of every cue against its limit."""
+the loudness curve; for the series the loudness spread, the dialogue above the background, a
+shot-length histogram and the reading speed of every cue against its limit."""
 
 from __future__ import annotations
 
@@ -85,6 +85,32 @@ def _spread(report: CheckReport) -> str:
             f"aria-label='integrated loudness per episode'><rect width='{W}' height='{H}' fill='#fafafa'/>{band}{dots}</svg>")  # fmt: skip
 
 
+def _dialogue(report: CheckReport) -> str:
+    """The dialogue-to-background level per episode (filled: from stems; hollow: estimated), the
+    preset's limit dashed."""
+    eps = [ep for ep in report.episodes if ep.dialogue is not None and ep.dialogue.level_lu is not None]
+    if not eps:
+        return "<p>(no dialogue level: no sound, or too little dialogue stands out of the background)</p>"
+    limit = report.check_preset.dialogue_to_background_min_lu
+    lo, hi = -5.0, 30.0
+    step = W / max(1, len(eps))
+
+    def y(v: float) -> float:
+        return H - (max(lo, min(hi, v)) - lo) / (hi - lo) * (H - 10) - 5
+
+    dots = "".join(
+        f"<circle class='episode-dialogue' cx='{(k + 0.5) * step:.1f}' cy='{y(ep.dialogue.level_lu):.1f}' r='5' "
+        f"fill='{'#fff' if ep.dialogue.method == 'estimate' else ('#d33' if ep.dialogue.level_lu < limit else '#2b5fb3')}' "
+        f"stroke='{'#d33' if ep.dialogue.level_lu < limit else '#2b5fb3'}' stroke-width='2'>"
+        f"<title>{_esc(ep.name)}: dialogue {ep.dialogue.level_lu:+.1f} LU above the background ({_esc(ep.dialogue.method)})</title></circle>"
+        for k, ep in enumerate(eps)
+    )
+    ly = y(limit)
+    return (f"<svg class='plot dialogue' viewBox='0 0 {W} {H}' width='{W}' height='{H}' role='img' "
+            f"aria-label='dialogue above the background per episode'><rect width='{W}' height='{H}' fill='#fafafa'/>"
+            f"<line x1='0' x2='{W}' y1='{ly:.1f}' y2='{ly:.1f}' stroke='#2a7' stroke-dasharray='4 3'/>{dots}</svg>")  # fmt: skip
+
+
 def _histogram(report: CheckReport) -> str:
     shots = [s for ep in report.episodes if ep.pace for s in ep.pace.shots]
     if not shots:
@@ -131,6 +157,34 @@ section{background:#fff;border-radius:8px;padding:14px 18px;margin:0 0 16px}.err
 .ok{color:#2d6a2d}svg.plot{display:block;margin:6px 0;max-width:100%;height:auto}h2{margin:0 0 6px}"""
 
 
+def _on_screen(ep: EpisodeCheck) -> str:
+    """A row per required label (its window grey; each frame looked at green when the label is there, red
+    when not) and one for the burned-in text (each frame looked at, coloured the same way)."""
+    rows = [(lb["name"], lb["start_s"], lb["end_s"], lb["frames"]) for lb in ep.labels]
+    if ep.burned and ep.burned.get("frames"):
+        rows.append(("subtitles", None, None, [{**f, "window": True} for f in ep.burned["frames"]]))
+    if not rows:
+        return ""
+    dur, left, row_h = ep.duration or 1.0, 90, 18
+    width = W - left
+    out = []
+    for k, (name, start, end, frames) in enumerate(rows):
+        y = k * row_h + 4
+        out.append(f"<text x='0' y='{y + 11}' font-size='11'>{_esc(name)}</text>")
+        if start is not None:
+            out.append(f"<rect x='{left + start / dur * width:.1f}' y='{y + 3}' height='8' fill='#ccc' "
+                       f"width='{max(2.0, (end - start) / dur * width):.1f}'><title>required {start:.2f}-{end:.2f} s</title></rect>")  # fmt: skip
+        for f in frames:
+            ok = f["score"] >= 0.5
+            colour = ("#2d8a2d" if ok else "#d33") if f["window"] else ("#d33" if ok else "#999")
+            out.append(f"<circle cx='{left + f['t'] / dur * width:.1f}' cy='{y + 7}' r='3.5' fill='{colour}'>"
+                       f"<title>{f['t']:.2f} s: score {f['score']:.2f}</title></circle>")  # fmt: skip
+    h = len(rows) * row_h + 8
+    return (f"<h3>On screen: required labels and burned-in text (green: there, red: missing or outstaying)</h3>"
+            f"<svg class='plot onscreen' viewBox='0 0 {W} {h}' width='{W}' height='{h}' role='img' "
+            f"aria-label='labels and subtitles on screen in {_esc(ep.name)}'>{''.join(out)}</svg>")  # fmt: skip
+
+
 def write_check_html(report: CheckReport, dest: Path) -> Path:
     """Write the page for ``report`` to ``dest`` (atomically)."""
     target = report.loudness_profile.integrated
@@ -142,11 +196,13 @@ def write_check_html(report: CheckReport, dest: Path) -> Path:
         loud = ep.loudness
         facts = (f"{ep.duration:.1f} s, {ep.frames} frames; " +
                  (f"{loud.integrated:.1f} LUFS, LRA {loud.lra:.1f} LU, true peak {loud.true_peak:.1f} dBTP; " if loud else "")
-                 + (f"{ep.pace.cuts_per_minute:.1f} cuts/min, median shot {ep.pace.median_shot:.2f} s" if ep.pace else ""))  # fmt: skip
+                 + (f"{ep.pace.cuts_per_minute:.1f} cuts/min, median shot {ep.pace.median_shot:.2f} s" if ep.pace else "")
+                 + (f"; dialogue {ep.dialogue.level_lu:+.1f} LU above the background ({ep.dialogue.method})"
+                    if ep.dialogue is not None and ep.dialogue.level_lu is not None else ""))  # fmt: skip
         parts.append(
             f"<section class='episode' id='{_esc(ep.name)}'><h2>{_esc(ep.name)}</h2><p>{_esc(facts)}</p>"
             f"<h3>Luminance and flashes</h3>{_timeline(ep)}<h3>Loudness (momentary light, short-term dark; target dashed)</h3>"
-            f"{_loudness_curve(ep, target)}<ul>{items}</ul></section>"
+            f"{_loudness_curve(ep, target)}{_on_screen(ep)}<ul>{items}</ul></section>"
         )
     series = "".join(
         f"<li class='{f.severity}'>{_esc(f.episode or 'series')}: {_esc(f.message)}</li>" for f in report.series
@@ -158,6 +214,8 @@ def write_check_html(report: CheckReport, dest: Path) -> Path:
 <header><h1>vertcut check: {_esc(verdict)}</h1><div>{report.errors} error(s), {report.warnings} warning(s);
 preset {_esc(report.preset)}, loudness profile {_esc(report.profile)} ({target:g} LUFS)</div></header><main>
 <section><h2>The series</h2><h3>Integrated loudness per episode (profile band green)</h3>{_spread(report)}
+<h3>Dialogue above the background per episode (LU; hollow: estimated without stems; the preset's
+{report.check_preset.dialogue_to_background_min_lu:g} LU dashed)</h3>{_dialogue(report)}
 <h3>Shot lengths (under {report.check_preset.short_shot_s:g} s in orange)</h3>{_histogram(report)}
 <h3>Reading speed per cue (over the limit in red)</h3>{_reading(report)}
 <ul>{series or "<li class='ok'>nothing to report</li>"}</ul></section>

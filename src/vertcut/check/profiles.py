@@ -1,6 +1,6 @@
 """The presets ``vertcut check`` judges against: loudness profiles (``presets/loudness``) and check
 presets (``presets/check``: the subtitle preset to lint with, the advisory pace limits, the loudness
-profile by default)."""
+profile by default, the dialogue-to-background level the audience needs)."""
 
 from __future__ import annotations
 
@@ -34,10 +34,14 @@ class CheckPreset:
     max_cuts_per_minute: float = 30.0  # advisory
     max_short_shot_share: float = 0.25  # of shots shorter than short_shot_s
     short_shot_s: float = 1.0
+    # LU the dialogue must sit above the background where it is active (0: not checked); check.stems
+    dialogue_to_background_min_lu: float = 8.0
 
     def __post_init__(self) -> None:
         if self.max_cuts_per_minute <= 0 or not 0 < self.max_short_shot_share <= 1 or self.short_shot_s <= 0:
             raise ValueError("pace limits must be positive (max_short_shot_share within (0, 1])")
+        if not 0 <= self.dialogue_to_background_min_lu <= 40:
+            raise ValueError("dialogue_to_background_min_lu must be within 0-40 LU (0: not checked)")
 
 
 register_kind("loudness", LoudnessProfile)

@@ -10,6 +10,7 @@ burned-in layout from ``plan.json`` and the series' loudness consistency).
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -22,13 +23,14 @@ from ..errors import InputError
 from ..ffmpeg import FFmpeg
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
-from . import audio, delivery, pace
+from . import audio, burned, delivery, onscreen, pace, stems
 from .findings import Finding
 from .profiles import CheckPreset, LoudnessProfile
 
 __all__ = ["CHECK_SCHEMA", "CheckReport", "EpisodeCheck", "check_paths"]
 
 CHECK_SCHEMA = "vertcut.check/1"
+SAFE_AREA = "douyin"  # the safe area burned-in text must stay inside (the strictest of the built-ins)
 SMALL = (135, 240)  # the frames the picture checks see (9:16; a landscape file is fitted the other way)
 
 
@@ -44,14 +46,18 @@ class EpisodeCheck:
     luminance: list[float] = field(default_factory=list)  # mean relative luminance per frame (for the plot)
     flash_area: list[float] = field(default_factory=list)  # share of the picture flashing per frame
     cues: list[dict[str, Any]] = field(default_factory=list)  # reading speed per cue, per language
+    dialogue: Any = None  # stems.measure: the dialogue-to-background level (check.dialogue.DialogueLevel)
+    labels: list[dict[str, Any]] = field(default_factory=list)  # each required label looked for (onscreen)
+    burned: dict[str, Any] | None = None  # the burned-in text looked for (burned)
     findings: list[Finding] = field(default_factory=list)
 
     def to_json(self, preset: CheckPreset) -> dict[str, Any]:
         return {
             "episode": self.name, "file": str(self.file), "duration_s": round(self.duration, 3), "frames": self.frames,
             "loudness": self.loudness.to_json() if self.loudness else None,
+            "dialogue": self.dialogue.to_json() if self.dialogue else None,
             "pace": self.pace.to_json(preset) if self.pace else None, "flash": self.flash, "cues": self.cues,
-            "findings": [f.to_json() for f in self.findings],
+            "labels": self.labels, "burned_subtitles": self.burned, "findings": [f.to_json() for f in self.findings],
         }  # fmt: skip
 
 
@@ -83,7 +89,7 @@ class CheckReport:
         return {
             "schema": CHECK_SCHEMA, "vertcut": __version__, "paths": self.paths, "preset": self.preset,
             "profile": self.profile, "profile_targets": self.loudness_profile.__dict__,
-            "pace_limits": self.check_preset.__dict__, "errors": self.errors, "warnings": self.warnings,
+            "limits": self.check_preset.__dict__, "errors": self.errors, "warnings": self.warnings,
             "series": {"median_loudness": self.median_loudness, "findings": [f.to_json() for f in self.series],
                        "burned_subtitles": self.layout},
             "episodes": [ep.to_json(self.check_preset) for ep in self.episodes],
@@ -166,58 +172,112 @@ def _smallest_rung(folder: Path) -> Path | None:
     return mp4s[0] if mp4s else None
 
 
-def _layout_findings(out: Path, preset: CheckPreset) -> tuple[dict[str, Any] | None, list[Finding]]:
-    """The burned-in subtitles' layout as the plan recorded it: the glyph size, and the text box inside
-    the platform's safe area."""
+def _layout_findings(out: Path, preset: CheckPreset) -> tuple[dict[str, Any] | None, list[Finding], dict[str, Any]]:
+    """The burned-in subtitles' layout as the plan recorded it: the glyph height against the subtitle
+    preset's, the contrast of the style's colours against its ``min_contrast``, and the text box inside the
+    platform's safe area (the text actually drawn: :mod:`vertcut.check.burned`). Also the plan's subtitles
+    entry (for the pixel checks)."""
     plan_file = out / "plan.json"
     if not plan_file.is_file():
-        return None, []
+        return None, [], {}
     plan = json.loads(plan_file.read_text())
     subs = plan.get("subtitles")
     if not subs:
-        return None, []
-    from ..subtitles.style import SafeArea
+        return None, [], {}
+    from ..subtitles.style import SubtitleStyle
 
-    w, h = plan["picture"]["output"]
-    safe: SafeArea = load_preset("safearea", "douyin")
-    layout = {"font": subs.get("font"), "fontsize": subs.get("fontsize"), "region": subs.get("region"),
-              "lang": subs.get("lang"), "safe_area": "douyin"}  # fmt: skip
+    h = plan["picture"]["output"][1]
+    want: SubtitleStyle = load_preset("subtitle", preset.subtitle_preset)
+    layout: dict[str, Any] = {"font": subs.get("font"), "fontsize": subs.get("fontsize"), "region": subs.get("region"),
+                              "lang": subs.get("lang"), "safe_area": SAFE_AREA}  # fmt: skip
     found = []
-    region = subs.get("region")
-    if region:
-        x, y, bw, bh = region
-        kx, ky = w / 1080, h / 1920
-        # the plan's region is the band libass may draw in: half a line and the border to spare below the
-        # text's baseline margin, so the text itself ends a Fontsize above the region's bottom
-        spare = float(subs.get("fontsize") or 0)
-        inside = (x >= safe.left * kx - 1 and x + bw <= w - safe.right * kx + 1
-                  and y + bh - spare <= h - safe.bottom * ky + 1)  # fmt: skip
-        layout["inside_safe_area"] = inside
-        if not inside:
-            found.append(Finding("subtitles", "safe_area", "error",
-                                 f"the burned-in text box {bw}x{bh} at {x},{y} leaves Douyin's safe area"))  # fmt: skip
-    return layout, found
+    if subs.get("font") and subs.get("fontsize"):
+        glyph = burned.glyph_height(float(subs["fontsize"]), str(subs["font"]), int(h))
+        layout["glyph_height_px"] = round(glyph, 1)
+        layout["glyph_height_wanted_px"] = want.glyph_height_px
+        if glyph < want.glyph_height_px * 0.95:
+            found.append(Finding("subtitles", "glyph_height", "error",
+                                 f"burned-in glyphs are {glyph:.0f} px high at 1920 (the {preset.subtitle_preset} "
+                                 f"preset asks {want.glyph_height_px:g})"))  # fmt: skip
+    if subs.get("header"):
+        ratio = burned.layout_contrast(burned.ass_style(str(subs["header"])))
+        layout["contrast"] = round(ratio, 2)
+        layout["min_contrast"] = want.min_contrast
+        if ratio < want.min_contrast:
+            found.append(Finding("subtitles", "style_contrast", "error",
+                                 f"the subtitle style's colours give {ratio:.1f}:1 (the {preset.subtitle_preset} "
+                                 f"preset asks {want.min_contrast:g}:1)"))  # fmt: skip
+    return layout, found, subs
 
 
-def _episodes(path: Path) -> tuple[list[tuple[str, Path, Path | None, dict[str, Path]]], Path | None]:
-    """(name, file checked, episode folder, subtitle files) per episode of ``path``; the run folder."""
+def _on_screen(
+    ep: EpisodeCheck, src: _Source, subs: dict[str, Any], preset: CheckPreset, ff: FFmpeg,
+    sprites: dict[Any, onscreen.LabelSprite],
+) -> None:  # fmt: skip
+    """The required labels and the burned-in text looked for in the episode's largest rung, in one read
+    of the frames they want."""
+    if not src.labels and not (src.burned and subs):
+        return
+    from ..subtitles.style import SafeArea, SubtitleStyle
+
+    keys, step = onscreen.keyframe_times(src.top)
+    labels = onscreen.LabelLook(src.labels, keys, step, ff, sprites) if src.labels else None
+    with burned.burned_look(subs, src.burned, keys, step, ff) if subs else nullcontext() as text:
+        onscreen.look(src.top, [lk for lk in (labels, text) if lk is not None])
+        if labels is not None:
+            ep.labels, found = labels.result(ep.name)
+            ep.findings += found
+        if text is not None:
+            want: SubtitleStyle = load_preset("subtitle", preset.subtitle_preset)
+            area: SafeArea = load_preset("safearea", SAFE_AREA)
+            safe = area.rect((int(subs["picture"][0]), int(subs["picture"][1])))
+            ep.burned, found = text.result(ep.name, len(src.burned), want.min_contrast, safe)
+            ep.findings += found
+
+
+@dataclass
+class _Source:
+    """One episode to check: the file its picture and sound are checked on, and what the run recorded."""
+
+    name: str
+    video: Path
+    folder: Path | None = None  # its ``encoded/epNNN`` folder
+    subs: dict[str, Path] = field(default_factory=dict)  # delivered subtitle files by language
+    labels: list[dict[str, Any]] = field(default_factory=list)  # the plan's labels
+    burned: list[list[str]] = field(default_factory=list)  # the plan's burned-in events [start, end, text]
+
+    @property
+    def top(self) -> Path:
+        """The largest rung (where on-screen text is looked for), else the file checked."""
+        mp4s = sorted((self.folder / "mp4").glob("*.mp4"), key=lambda p: p.stat().st_size) if self.folder else []
+        return mp4s[-1] if mp4s else self.video
+
+
+def _episodes(path: Path) -> tuple[list[_Source], Path | None]:
+    """Each episode of ``path``; the run folder when ``path`` is one."""
     if path.is_file():
-        return [(path.stem, path, None, {})], None
+        return [_Source(path.stem, path)], None
     manifest = path / "episodes" / "manifest.json"
     if manifest.is_file():
         data = json.loads(manifest.read_text())
+        plan_file = path / "plan.json"
+        planned = {e["id"]: e for e in json.loads(plan_file.read_text())["episodes"]} if plan_file.is_file() else {}
         eps = []
         for e in data["episodes"]:
             folder = path / "encoded" / e["id"]
             video = _smallest_rung(folder) or (path / "episodes" / f"{e['id']}.mp4")
             subs = {lang: path / "episodes" / name for lang, name in e["outputs"].get("subtitles", {}).items()}
-            eps.append((e["id"], video, folder, subs))
+            pe = planned.get(e["id"], {})
+            eps.append(_Source(e["id"], video, folder, subs, pe.get("delivery", {}).get("labels", []),
+                               pe.get("burned_text", [])))  # fmt: skip
         return eps, path
     if (path / "mp4").is_dir() or (path / "masters").is_dir():
         single = _smallest_rung(path) or next(iter(sorted((path / "masters").glob("*.mp4"))), None)
         if single is None:
             raise InputError("no episode file in this folder (mp4/ or masters/)", path=path)
-        return [(path.name, single, path, {})], None
+        report = path / "report.json"
+        labels = json.loads(report.read_text()).get("labels", []) if report.is_file() else []
+        return [_Source(path.name, single, path, labels=labels)], None
     raise InputError("not an episode file, an episode folder or a vertcut run output folder", path=path)
 
 
@@ -229,6 +289,8 @@ def check_paths(
     platform: str | None = None,
     ffmpeg: FFmpeg | None = None,
     sink: ProgressSink | None = None,
+    dialogue: Path | None = None,
+    background: Path | None = None,
 ) -> CheckReport:
     """Check every episode of ``paths`` (see the module's docstring).
 
@@ -243,24 +305,31 @@ def check_paths(
     lp: LoudnessProfile = load_preset("loudness", profile_name)
     report = CheckReport([str(p) for p in paths], preset, profile_name, [], check_preset=cp, loudness_profile=lp)
     found = []
+    sprites: dict[Any, onscreen.LabelSprite] = {}  # label drawings, shared by the episodes
     for p in paths:
         if not p.exists():
             raise InputError("no such file or folder", path=p)
         found.append(_episodes(p))
+    episode_stems = stems.plan(dialogue, background, found)  # the dialogue and M&E stems (check/stems.py)
     for eps, run_folder in found:
+        plan_subs: dict[str, Any] = {}
         if run_folder is not None:
-            report.layout, layout_findings = _layout_findings(run_folder, cp)
+            report.layout, layout_findings, plan_subs = _layout_findings(run_folder, cp)
             report.series += layout_findings
-        for name, video, folder, subs in eps:
+        for src in eps:
+            name, video, folder, subs = src.name, src.video, src.folder, src.subs
             esink = for_episode(sink, name) if sink is not None else None
             rep = Reporter(esink, "check picture")
             ep = EpisodeCheck(name, video)
             _picture_pass(ep, rep)
             ep.loudness = audio.measure(ff.with_sink(esink), video)
             ep.findings += audio.evaluate(ep.loudness, lp, profile_name, name)
+            ep.dialogue = stems.measure(video, episode_stems.get(video))
+            ep.findings += stems.evaluate(ep.dialogue, cp, preset, name)
             assert ep.pace is not None
             ep.findings += pace.evaluate(ep.pace, cp, preset, name)
             _subtitle_checks(ep, {k: v for k, v in subs.items() if v.is_file()}, cp)
+            _on_screen(ep, src, plan_subs, cp, ff.with_sink(esink), sprites)
             if folder is not None:
                 ep.findings += delivery.check_masters(folder, name, platform)
                 for pl in (folder / "cmaf" / "master.m3u8", folder / "ts" / "master.m3u8"):

@@ -79,6 +79,10 @@ class SeriesPlan:
                     "sample_rate": e.audio.sample_rate, "loudness": e.loudness,
                 },
                 "subtitle_events": len(self.subtitles.window(*e.window)) if self.subtitles else 0,
+                # when burned-in text is on screen, from the episode's first frame (``vertcut check`` looks there)
+                "burned_text": [[_frac(ev.start), _frac(ev.end), ev.text] for ev in self.subtitles.window(*e.window)]
+                if self.subtitles
+                else [],
                 "outputs": {
                     "ladder": str(e.dest) if e.settings else None,
                     "mezzanine": str(e.mezzanine_dest) if e.mezzanine else None,

@@ -15,9 +15,11 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from ..errors import LabelError
 from ..presets import find_preset, load_preset
+from ..subtitles.style import SafeArea, inside
 from .presets import LabelPreset
 
 __all__ = ["LabelPlan", "PlacedLabel", "default_values", "label_values", "plan_labels"]
@@ -47,13 +49,42 @@ class PlacedLabel:
     outline_colour: str
     outline_px: float
     bold: bool
+    picture: tuple[int, int] = (REF_W, REF_H)  # the picture the box is in
 
     def to_json(self) -> dict[str, object]:
+        """Plain JSON: what the label is, where and when (exact times as fractions), and how it is drawn
+        (so ``vertcut check`` can draw it again and look for it in the delivered files)."""
         return {
             "name": self.name, "content": self.content, "text": self.text or None, "image": self.image or None,
             "box": list(self.box), "start": f"{self.start.numerator}/{self.start.denominator}",
             "end": f"{self.end.numerator}/{self.end.denominator}", "seconds": float(self.end - self.start),
+            "picture": list(self.picture), "safe": list(self.safe),
+            "style": {"fontsize": self.fontsize, "font": self.font, "lang": self.lang, "anchor": self.anchor,
+                      "opacity": self.opacity, "text_colour": self.text_colour,
+                      "outline_colour": self.outline_colour, "outline_px": self.outline_px, "bold": self.bold},
         }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlacedLabel:
+        """The label :meth:`to_json` wrote.
+
+        Raises:
+            LabelError: an entry without the drawing fields (written by an older vertcut) or malformed.
+        """
+        try:
+            st = data["style"]
+            x, y, w, h = (int(v) for v in data["box"])
+            sx, sy, sw, sh = (int(v) for v in data["safe"])
+            pw, ph = (int(v) for v in data["picture"])
+            return cls(
+                str(data["name"]), str(data["content"]), str(data.get("text") or ""), str(data.get("image") or ""),
+                (x, y, w, h), (sx, sy, sw, sh), Fraction(str(data["start"])), Fraction(str(data["end"])),
+                float(st["fontsize"]), str(st["font"]), str(st["lang"]), str(st["anchor"]), float(st["opacity"]),
+                str(st["text_colour"]), str(st["outline_colour"]), float(st["outline_px"]), bool(st["bold"]),
+                (pw, ph),
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            raise LabelError(f"label entry {data.get('name', '?')!r} cannot be read ({exc!r})") from None
 
 
 @dataclass(frozen=True)
@@ -97,12 +128,8 @@ def _fill(template: str, values: Mapping[str, str], preset: str) -> str:
 
 
 def _safe_rect(name: str, size: tuple[int, int]) -> tuple[int, int, int, int]:
-    sa = load_preset("safearea", name)
-    w, h = size
-    kx, ky = w / REF_W, h / REF_H
-    x0, y0 = math.ceil(sa.left * kx), math.ceil(sa.top * ky)
-    x1, y1 = int(w - sa.right * kx), int(h - sa.bottom * ky)
-    return x0, y0, x1 - x0, y1 - y0
+    sa: SafeArea = load_preset("safearea", name)
+    return sa.rect(size)
 
 
 def _text_size(preset: LabelPreset, text: str, size: tuple[int, int]) -> tuple[int, int, float, str]:
@@ -141,12 +168,6 @@ def _place(anchor: str, margin: int, bw: int, bh: int, safe: tuple[int, int, int
     x = {"left": sx + margin, "right": sx + sw - margin - bw, "centre": sx + (sw - bw) // 2}[col]
     y = {"top": sy + margin, "bottom": sy + sh - margin - bh, "middle": sy + (sh - bh) // 2}[row]
     return x, y
-
-
-def _inside(box: tuple[int, int, int, int], safe: tuple[int, int, int, int]) -> bool:
-    x, y, w, h = box
-    sx, sy, sw, sh = safe
-    return x >= sx and y >= sy and x + w <= sx + sw and y + h <= sy + sh
 
 
 def plan_labels(
@@ -191,7 +212,7 @@ def plan_labels(
         x, y = _place(preset.anchor, margin, bw, bh, safe)
         x, y = x // 2 * 2, y // 2 * 2
         box = (x, y, bw, bh)
-        if not _inside(box, safe):
+        if not inside(box, safe):
             raise LabelError(
                 f"label {name!r} ({bw}x{bh} px at {x},{y}) does not fit inside the {preset.safe_area} safe area "
                 f"({safe[2]}x{safe[3]} px at {safe[0]},{safe[1]}) of the {size[0]}x{size[1]} picture",
@@ -208,7 +229,7 @@ def plan_labels(
         placed.append(
             PlacedLabel(name, preset.content, text, image, box, safe, start, end, fontsize, family, preset.lang,
                         preset.anchor, preset.opacity, preset.text_colour, preset.outline_colour, outline,
-                        preset.bold)
+                        preset.bold, size)
         )  # fmt: skip
         for key, template in preset.implicit.items():
             filled = _fill(template, values, name)

@@ -97,7 +97,8 @@ class SubtitlePlan:
         return {
             "source": self.source, "lang": self.lang, "method": self.method, "font": self.font.family,
             "fontsize": self.fontsize, "cues": self.cues, "events": len(self.events), "region": self.region,
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings], "picture": list(self.picture.size),
+            "header": self.header,
         }  # fmt: skip
 
 

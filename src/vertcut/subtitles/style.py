@@ -10,12 +10,13 @@ Other scripts use the same em (Latin x-height looks right at the CJK em).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..presets import register_kind
 
-__all__ = ["SafeArea", "ScriptLimits", "SubtitleStyle"]
+__all__ = ["SafeArea", "ScriptLimits", "SubtitleStyle", "inside"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,21 @@ class SafeArea:
     bottom: int = 480
     left: int = 60
     right: int = 150
+
+    def rect(self, size: tuple[int, int]) -> tuple[int, int, int, int]:
+        """The area (x, y, w, h) in a ``size`` picture (the margins scaled from 1080x1920, rounded inwards)."""
+        w, h = size
+        kx, ky = w / 1080, h / 1920
+        x0, y0 = math.ceil(self.left * kx), math.ceil(self.top * ky)
+        x1, y1 = int(w - self.right * kx), int(h - self.bottom * ky)
+        return x0, y0, x1 - x0, y1 - y0
+
+
+def inside(box: tuple[int, int, int, int], area: tuple[int, int, int, int]) -> bool:
+    """Whether ``box`` (x, y, w, h) lies wholly inside ``area`` (x, y, w, h)."""
+    x, y, w, h = box
+    ax, ay, aw, ah = area
+    return x >= ax and y >= ay and x + w <= ax + aw and y + h <= ay + ah
 
 
 register_kind("subtitle", SubtitleStyle)

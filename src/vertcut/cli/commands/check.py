@@ -20,16 +20,27 @@ __all__ = ["command"]
 @click.option("--profile", default=None,
               help="Loudness profile (streaming, ebu-r128, tv-china, atsc-a85, elder; default: the preset's).")  # fmt: skip
 @click.option("--platform", default=None, help="Judge episode files against this platform's limits too.")
+@click.option(
+    "--dialogue",
+    type=click.Path(path_type=Path),
+    help="The dialogue stem: a file (one episode; or the master's, for a vertcut run output folder) or a "
+    "folder of stems named by episode (ep001.wav). Without stems the level is estimated from the mix.",
+)
+@click.option(
+    "--background",
+    type=click.Path(path_type=Path),
+    help="The music-and-effects stem, given the same way (without it: the mix minus the dialogue).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (schema vertcut.check/1).")
 @click.option("--html", "html_out", type=click.Path(path_type=Path), help="Write the report page here.")
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True,
               help="Exit 6 on errors only, or on warnings too.")  # fmt: skip
 def command(
-    paths: tuple[Path, ...], preset: str, profile: str | None, platform: str | None, as_json: bool,
-    html_out: Path | None, fail_on: str,
+    paths: tuple[Path, ...], preset: str, profile: str | None, platform: str | None, dialogue: Path | None,
+    background: Path | None, as_json: bool, html_out: Path | None, fail_on: str,
 ) -> None:  # fmt: skip
     """Check episodes for older viewers and for delivery: flashes (WCAG 2.3.1 / BT.1702), loudness
-    against a profile and across the series, editing pace, subtitles, platform limits and playlists.
+    against a profile and across the series, the dialogue above the background (stems or an estimate), editing pace, subtitles, platform limits and playlists.
 
     PATH is an episode file, an episode folder, or a vertcut run output folder (the whole series).
     """
@@ -38,7 +49,7 @@ def command(
 
     st = get_state()
     report = check_paths(list(paths), preset=preset, profile=profile, platform=platform, ffmpeg=st.ffmpeg(),
-                         sink=st.sink)  # fmt: skip
+                         sink=st.sink, dialogue=dialogue, background=background)  # fmt: skip
     if html_out is not None:
         write_check_html(report, html_out)
     if as_json:
@@ -47,12 +58,17 @@ def command(
         for ep in report.episodes:
             loud = f"{ep.loudness.integrated:6.1f} LUFS" if ep.loudness else "   no sound"
             cpm = f"{ep.pace.cuts_per_minute:5.1f} cuts/min" if ep.pace else ""
+            lv = ep.dialogue.level_lu if ep.dialogue else None
+            if lv is not None:
+                cpm += f"  dialogue {lv:+5.1f} LU" + (" (est.)" if ep.dialogue.method == "estimate" else "")
             flagged = (
                 sum(1 for f in ep.findings if f.severity == "error"),
                 sum(1 for f in ep.findings if f.severity == "warning"),
             )
+            shown = sum(1 for lb in ep.labels if lb["on_screen"])
+            labels = f"  labels {shown}/{len(ep.labels)} on screen" if ep.labels else ""
             click.echo(
-                f"{ep.name:<10} {ep.duration:7.2f} s  {loud}  {cpm}  {flagged[0]} error(s), {flagged[1]} warning(s)"
+                f"{ep.name:<10} {ep.duration:7.2f} s  {loud}  {cpm}{labels}  {flagged[0]} error(s), {flagged[1]} warning(s)"
             )
             for f in ep.findings:
                 at = f" at {float(f.start):.2f} s" if f.start is not None else ""
