@@ -107,10 +107,12 @@ def _fonts() -> list[Check]:
 
 
 def _face_model() -> str:
-    from .analysis.pass_ import _cascade
+    import cv2
 
-    _cascade()
-    return "OpenCV lbpcascade_frontalface (checksum verified)"
+    from .analysis.blazeface import detector
+
+    spec = detector().spec
+    return f"{spec.name} ({spec.file}, MediaPipe, Apache-2.0) on OpenCV {cv2.__version__} DNN (checksum verified)"
 
 
 def _presets() -> list[Check]:

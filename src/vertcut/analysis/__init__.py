@@ -10,10 +10,13 @@ NumPy/OpenCV:
 * mean luma, from which black runs and fades through black are found;
 * the centroid of moving pixels and of the most salient region, a fallback
   subject for shots without faces;
-* faces, detected on a sampled subset of frames (about one per second and the
-  first frame of every shot) with scikit-image's LBP frontal-face cascade
-  (OpenCV's ``lbpcascade_frontalface``, BSD-3-Clause, shipped inside the
-  scikit-image wheel, so nothing is downloaded).
+* faces, detected on sampled frames (five a second and the first frame of
+  every shot; wide shots of small faces also in two or three square tiles) with MediaPipe's BlazeFace full-range CNN run by OpenCV's DNN
+  module (:mod:`vertcut.analysis.blazeface`; the model ships inside vertcut,
+  so nothing is downloaded), each with how frontal it is and how much its
+  mouth moved over the next frame;
+* the audio's RMS per video frame (decoded from the same demux), which the
+  planner correlates with mouth motion to tell who speaks in a two-shot.
 
 Only per-frame numbers are kept (a few floats per frame), never frames, so
 memory stays flat with input length. Results are cached on disk under
@@ -44,7 +47,7 @@ from .pass_ import FaceBox, run_pass
 __all__ = ["Analysis", "AnalysisParams", "FaceBox", "analyse"]
 
 # bump when the per-frame signals change meaning, so old caches are not reused
-_SIGNALS_VERSION = "3"
+_SIGNALS_VERSION = "5"  # 5: BlazeFace faces (frontal, mouth, tiles for small faces), audio RMS
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,7 @@ class AnalysisParams:
     window: int = 2  # neighbours on each side for the adaptive ratio
     min_shot: int = 8  # frames between two hard cuts
     black_luma: float = 18.0  # mean luma (0..255) below which a frame is black
-    face_every: Fraction = Fraction(1)  # seconds between face samples
-    face_width: int = 256  # frame width the face detector sees
+    face_every: Fraction = Fraction(1, 5)  # seconds between face samples
     faces: bool = True
 
 
@@ -78,6 +80,12 @@ class Analysis:
     motion_x: npt.NDArray[np.float32] = field(repr=False, compare=False)  # 0..1 or NaN
     saliency_x: npt.NDArray[np.float32] = field(repr=False, compare=False)  # 0..1
     faces: tuple[FaceBox, ...] = field(repr=False, compare=False, default=())
+    # audio RMS per frame (0..1 of full scale; NaN where there is no audio)
+    audio_rms: npt.NDArray[np.float32] = field(
+        repr=False, compare=False, default_factory=lambda: np.zeros(0, np.float32)
+    )
+    face_samples: int = 0  # frames the face detector ran on
+    detect_seconds: float = 0.0  # of the analysis, the time spent detecting faces (0 on a cache hit)
 
     def shots(self) -> tuple[FrameRange, ...]:
         """Half-open shot ranges covering every frame (fades split at their darkest frame)."""
@@ -103,7 +111,9 @@ def _cache_path(path: Path, params: AnalysisParams) -> Path:
 
 
 def _save(analysis: Analysis, dest: Path) -> None:
-    faces = np.array([[f.frame, f.x, f.y, f.w, f.h, f.score] for f in analysis.faces], dtype=np.float64).reshape(-1, 6)
+    faces = np.array(
+        [[f.frame, f.x, f.y, f.w, f.h, f.score, f.frontal, f.mouth] for f in analysis.faces], dtype=np.float64
+    ).reshape(-1, 8)
     meta = {
         "frame_count": analysis.frame_count,
         "frame_rate": str(analysis.frame_rate),
@@ -112,6 +122,7 @@ def _save(analysis: Analysis, dest: Path) -> None:
         "cuts": list(analysis.cuts),
         "fades": [[r.start, r.stop] for r in analysis.fades],
         "black": [[r.start, r.stop] for r in analysis.black],
+        "face_samples": analysis.face_samples,
     }
     with atomic_path(dest) as tmp, tmp.open("wb") as fh:
         np.savez(
@@ -122,6 +133,7 @@ def _save(analysis: Analysis, dest: Path) -> None:
             motion_x=analysis.motion_x,
             saliency_x=analysis.saliency_x,
             faces=faces,
+            audio_rms=analysis.audio_rms,
         )
 
 
@@ -129,9 +141,7 @@ def _load(src: Path) -> Analysis | None:
     try:
         with np.load(src, allow_pickle=False) as z:
             meta: dict[str, Any] = json.loads(bytes(z["meta"]).decode())
-            faces = tuple(
-                FaceBox(int(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5])) for r in z["faces"]
-            )
+            faces = tuple(FaceBox(int(r[0]), *(float(v) for v in r[1:8])) for r in z["faces"])
             return Analysis(
                 frame_count=meta["frame_count"],
                 frame_rate=Fraction(meta["frame_rate"]),
@@ -145,6 +155,8 @@ def _load(src: Path) -> Analysis | None:
                 motion_x=z["motion_x"],
                 saliency_x=z["saliency_x"],
                 faces=faces,
+                audio_rms=z["audio_rms"],
+                face_samples=int(meta["face_samples"]),
             )
     except (OSError, ValueError, KeyError):
         return None
@@ -193,8 +205,13 @@ def analyse(
         motion_x=signals.motion_x,
         saliency_x=signals.saliency_x,
         faces=tuple(signals.faces),
+        audio_rms=signals.audio_rms,
+        face_samples=signals.samples,
+        detect_seconds=signals.detect_seconds,
     )
     if cache_file is not None:
         _save(analysis, cache_file)
-    rep.end(f"{n} frames, {len(cuts)} cuts, {len(fades)} fades, {len(signals.faces)} faces")
+    rep.end(
+        f"{n} frames, {len(cuts)} cuts, {len(fades)} fades, {len(signals.faces)} faces on {signals.samples} samples ({signals.tiled_samples} also in tiles)"
+    )
     return analysis

@@ -1,6 +1,10 @@
 """The virtual camera: one subject per shot, a calm path, fallbacks.
 
-For each shot (between cuts) the planner picks one subject and a camera:
+For each shot (between cuts) the planner links the face detections into
+tracks (:mod:`vertcut.reframe.tracks`; only a track lasting 0.5 s may move the
+camera), picks its subject by the two-shot rule (:func:`choose_subject`: the
+faces that fit together, else the speaker, else the larger and more frontal
+face, else the pad) and a camera:
 
 * ``static``: the subject's whole movement fits in the crop, so the camera
   does not move (most dialogue shots);
@@ -10,8 +14,9 @@ For each shot (between cuts) the planner picks one subject and a camera:
   of the path's first, second and third differences, subject to the subject
   staying inside a band around its position. The optimum is piecewise
   static / constant-speed / eased, with no jitter. Solved with SciPy's HiGHS;
-* ``pad``: several faces of similar size that cannot fit together (a wide
-  two-shot): the whole frame, fitted to the width over a blurred copy;
+* ``pad``: several faces of similar size that cannot fit together and no
+  speaker told (a wide two-shot): the whole frame, fitted to the width over a
+  blurred copy;
 * ``saliency``: no face; the camera sits on the moving or salient region;
 * ``center``: nothing to go on.
 
@@ -33,8 +38,9 @@ import numpy.typing as npt
 from ..errors import InputError
 from ..fsutil import atomic_path
 from ..timebase import FrameRange
+from .tracks import Track, link_tracks, persistent
 
-__all__ = ["CameraPath", "ShotPlan", "crop_size", "l1_path", "plan_camera"]
+__all__ = ["CameraPath", "Choice", "ShotPlan", "choose_subject", "crop_size", "l1_path", "plan_camera", "speaker"]
 
 Mode = Literal["auto", "static", "track", "center", "pad"]
 
@@ -208,25 +214,6 @@ def _l1_window(
     return np.asarray(res.x[:n], dtype=np.float64)
 
 
-def _tracks(faces: list[Any], width: int) -> list[list[Any]]:
-    """Link face detections of one shot into tracks by position."""
-    tracks: list[list[Any]] = []
-    for f in sorted(faces, key=lambda f: (f.frame, f.x)):
-        best, best_d = None, width * 0.12
-        for t in tracks:
-            last = t[-1]
-            if last.frame == f.frame:
-                continue
-            d = abs(last.cx - f.cx)
-            if d < best_d:
-                best, best_d = t, d
-        if best is None:
-            tracks.append([f])
-        else:
-            best.append(f)
-    return tracks
-
-
 def plan_camera(
     analysis: Any,
     crop_w: int,
@@ -248,6 +235,176 @@ def plan_camera(
     return CameraPath(width, height, crop_w, crop_h, analysis.frame_rate, tuple(plans), ints)
 
 
+MIN_TRACK_SECONDS = 0.5  # a face must be tracked this long before the camera moves for it
+TRACK_GAP = 0.5  # seconds a track may go undetected and continue
+MARGIN = 0.25  # face widths kept between a framed face and the crop's edge
+SIGNIFICANT = 0.25  # a track with less than this share of the main track's weight is an extra
+DOMINANT = 1.5  # prominence ratio at which the larger, more frontal face is framed alone
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Who a shot frames: ``members`` (indices into the shot's lasting tracks, by weight) or the pad."""
+
+    kind: Literal["one", "group", "pad"]
+    members: tuple[int, ...]
+    reason: str
+
+
+def _union_edges(
+    tracks: list[Track], members: tuple[int, ...], frames: npt.NDArray[np.int_]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    edges = [tracks[k].edges(frames) for k in members]
+    return np.min([e[0] for e in edges], axis=0), np.max([e[1] for e in edges], axis=0)
+
+
+def _fits(tracks: list[Track], members: tuple[int, ...], frames: npt.NDArray[np.int_], crop_w: int) -> bool:
+    """Whether the members' faces fit in the crop together, with margins, in (nearly) every frame."""
+    left, right = _union_edges(tracks, members, frames)
+    margin = MARGIN * max(tracks[k].size for k in members)
+    return bool(np.mean(right - left + 2 * margin <= crop_w) >= 0.95)
+
+
+def speaker(
+    tracks: list[Track], audio_rms: npt.NDArray[np.float32], members: tuple[int, ...]
+) -> tuple[int, float] | None:
+    """The member who speaks, as (index, correlation), or None if it cannot be told.
+
+    Each face's mouth motion (from the analysis, one value a sample) is correlated with the audio's
+    energy around that sample (a 200 ms window at 25 fps); the speaker's mouth moves when there is
+    sound, a listener's does not. Told only when one face correlates clearly (r >= 0.3, 0.15 above
+    every other member) and its mouth moves visibly at all (mean >= 0.3 luma levels).
+    """
+    rms = np.asarray(audio_rms, dtype=np.float64)
+    if rms.size == 0 or not np.isfinite(rms).any():
+        return None
+    kernel = np.ones(5) / 5
+    smooth = np.convolve(np.nan_to_num(rms, nan=0.0), kernel, mode="same")
+    result = []
+    for k in members:
+        frames = np.array([f.frame for f in tracks[k].faces])
+        mouth = np.array([f.mouth for f in tracks[k].faces], dtype=np.float64)
+        inside = frames < rms.size
+        frames, mouth = frames[inside], mouth[inside]
+        ok = np.isfinite(mouth) & np.isfinite(rms[frames])
+        if ok.sum() < 4 or np.std(mouth[ok]) < 1e-6 or np.std(smooth[frames[ok]]) < 1e-9:
+            result.append((k, 0.0, 0.0))
+            continue
+        r = float(np.corrcoef(mouth[ok], smooth[frames[ok]])[0, 1])
+        result.append((k, r if np.isfinite(r) else 0.0, float(mouth[ok].mean())))
+    result.sort(key=lambda v: -v[1])
+    best = result[0]
+    runner_up = result[1][1] if len(result) > 1 else 0.0
+    if best[1] >= 0.3 and best[1] - runner_up >= 0.15 and best[2] >= 0.3:
+        return best[0], best[1]
+    return None
+
+
+def prominence(track: Track, shot_frames: int) -> float:
+    """Face area, more for a frontal face, times the share of the shot the face is seen in."""
+    cover = min(1.0, track.duration() / max(1, shot_frames))
+    return float(track.size**2 * (0.5 + 0.5 * track.frontal) * cover)
+
+
+def choose_subject(
+    tracks: list[Track], audio_rms: npt.NDArray[np.float32], shot: FrameRange, crop_w: int, allow_pad: bool = True
+) -> Choice:
+    """The two-shot rule, on the shot's lasting tracks (sorted by weight, heaviest first).
+
+    One face (or extras much smaller than the main one): frame it. Several that fit in the crop
+    together, with margins: frame them all (or the two heaviest). Otherwise the speaker
+    (:func:`speaker`), held for the whole shot; else the larger and more frontal face if it clearly
+    dominates (:func:`prominence`, :data:`DOMINANT`); else the whole frame over a blurred copy
+    (``pad``; the heaviest face when ``allow_pad`` is False).
+    """
+    frames = np.arange(shot.start, shot.stop)
+    main = tracks[0].weight
+    people = tuple(k for k, t in enumerate(tracks) if t.weight >= SIGNIFICANT * main)
+    if len(people) == 1:
+        return Choice("one", (0,), "one face")
+    if _fits(tracks, people, frames, crop_w):
+        return Choice("group", people, f"{len(people)} faces fit together")
+    if len(people) > 2 and _fits(tracks, people[:2], frames, crop_w):
+        return Choice("group", people[:2], "the two main faces fit together")
+    who = speaker(tracks, audio_rms, people)
+    if who is not None:
+        return Choice(
+            "one", (who[0],), f"{len(people)} faces too far apart; the speaker (mouth x audio r={who[1]:.2f})"
+        )
+    ranked = sorted(people, key=lambda k: -prominence(tracks[k], shot.count))
+    p0, p1 = prominence(tracks[ranked[0]], shot.count), prominence(tracks[ranked[1]], shot.count)
+    if p0 >= DOMINANT * p1:
+        return Choice(
+            "one", (ranked[0],), f"{len(people)} faces too far apart, no speaker told; the larger, more frontal"
+        )
+    if not allow_pad:
+        return Choice("one", (0,), f"{len(people)} faces too far apart; the main one")
+    return Choice("pad", (), f"{len(people)} faces too far apart for one crop, no speaker told")
+
+
+def _motion_trend(analysis: Any, shot: FrameRange) -> npt.NDArray[np.float64]:
+    """Where pixels move (source x), a one-second running median; NaN where nothing moves."""
+    motion = np.asarray(analysis.motion_x[shot.start : shot.stop], dtype=np.float64) * analysis.width
+    motion[0] = np.nan  # the first frame's motion is the cut itself
+    win = max(1, int(analysis.frame_rate))
+    padded = np.pad(motion, win // 2, mode="constant", constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, win)[: motion.size]
+    valid = np.isfinite(windows).sum(axis=1) >= max(1, win // 2)
+    out = np.full(motion.size, np.nan)
+    if valid.any():
+        with np.errstate(all="ignore"):
+            out[valid] = np.nanmedian(windows[valid], axis=1)
+    return out
+
+
+def subject_edges(
+    tracks: list[Track],
+    members: tuple[int, ...],
+    frames: npt.NDArray[np.int_],
+    trend: npt.NDArray[np.float64],
+    gap: float,
+    crop_w: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Left and right edges of what the crop must hold, per frame. Where a lone subject has gone
+    undetected for longer than ``gap`` frames (turned away, occluded), the motion trend stands in for
+    its centre when it lies within half a crop width of where the face was; otherwise the face's
+    last (or first) box holds."""  # fmt: skip
+    left, right = _union_edges(tracks, members, frames)
+    if len(members) != 1:
+        return left, right
+    lost = ~tracks[members[0]].seen(frames, gap) & ~np.isin(frames, [f.frame for f in tracks[members[0]].faces])
+    if not lost.any():
+        return left, right
+    centre, half = (left + right) / 2, (right - left) / 2
+    near = lost & np.isfinite(trend) & (np.abs(np.nan_to_num(trend) - centre) < crop_w / 2)
+    centre = np.where(near, trend, centre)
+    return centre - half, centre + half
+
+
+def _static_x(
+    left: npt.NDArray[np.float64],
+    right: npt.NDArray[np.float64],
+    margin: float,
+    crop_w: int,
+    lo: float,
+    hi: float,
+    others: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
+) -> float:
+    """A fixed crop holding ``left..right`` (with margins), placed to cut as few other faces in part as it can."""  # fmt: skip
+    a = max(lo, float(right.max()) + margin - crop_w)
+    b = min(hi, float(left.min()) - margin)
+    mid = float(np.clip((a + b) / 2, lo, hi))
+    if not others or b <= a:
+        return mid
+    candidates = np.unique(np.concatenate([np.linspace(a, b, 33), [mid]]))
+    cost = np.zeros(candidates.size)
+    for ol, orr in others:
+        overlap = np.minimum(orr[None, :], candidates[:, None] + crop_w) - np.maximum(ol[None, :], candidates[:, None])
+        cost += ((overlap > 0) & (overlap < (orr - ol)[None, :])).sum(axis=1)
+    cost += np.abs(candidates - mid) / max(1.0, crop_w)  # ties: the centred position
+    return float(candidates[int(np.argmin(cost))])
+
+
 def _plan_shot(
     analysis: Any, shot: FrameRange, crop_w: int, lo: float, hi: float, mode: Mode
 ) -> tuple[ShotPlan, npt.NDArray[np.float64]]:
@@ -259,47 +416,46 @@ def _plan_shot(
         return ShotPlan(
             shot.start, shot.stop, "center", None, "centre requested" if hi > 0 else "no room to move"
         ), centre
-    tracks = [t for t in _tracks(analysis.faces_in(shot), width) if len(t) >= 1]
-    # drop one-off detections in shots that have steadier tracks (false positives)
-    steady = [t for t in tracks if len(t) >= 2]
-    if steady:
-        tracks = steady
     if mode == "pad":
         return ShotPlan(shot.start, shot.stop, "pad", None, "pad requested"), centre
-    if not tracks:
+    rate = float(analysis.frame_rate)
+    tracks = link_tracks(analysis.faces_in(shot), rate, TRACK_GAP)
+    # only tracks that last may move the camera: a detection on texture in one sample never does
+    lasting = sorted((t for t in tracks if persistent(t, rate, MIN_TRACK_SECONDS, count)), key=lambda t: -t.weight)
+    if not lasting:
         return _plan_no_face(analysis, shot, crop_w, lo, hi, mode)
-    weight = [sum(f.w * f.h for f in t) for t in tracks]
-    order = np.argsort(weight)[::-1]
-    subject = tracks[int(order[0])]
-    size = float(np.median([f.w for f in subject]))
-    if mode == "auto" and len(tracks) > 1:
-        second = tracks[int(order[1])]
-        if weight[int(order[1])] >= 0.5 * weight[int(order[0])]:
-            span_lo = min(min(f.x for f in subject), min(f.x for f in second))
-            span_hi = max(max(f.x + f.w for f in subject), max(f.x + f.w for f in second))
-            if span_hi - span_lo > crop_w * 0.95:
-                return ShotPlan(shot.start, shot.stop, "pad", None, "two faces too far apart for one crop"), centre
-    fx = np.array([f.frame for f in subject], dtype=np.float64)
-    cx = np.array([f.cx for f in subject], dtype=np.float64)
-    target_cx = np.interp(frames, fx, cx)
+    audio = getattr(analysis, "audio_rms", np.zeros(0, np.float32))
+    choice = choose_subject(lasting, audio, shot, crop_w, allow_pad=mode == "auto")
+    if choice.kind == "pad":
+        return ShotPlan(shot.start, shot.stop, "pad", None, choice.reason), centre
+    trend = _motion_trend(analysis, shot)
+    left, right = subject_edges(lasting, choice.members, frames, trend, TRACK_GAP * rate, crop_w)
+    margin = MARGIN * max(lasting[k].size for k in choice.members)
+    target_cx = (left + right) / 2
     target = target_cx - crop_w / 2
-    # the crop must keep the whole face with a margin: slack around the face centre
-    slack_px = max(0.0, crop_w / 2 - size * 0.75)
+    # the crop must keep the whole subject with a margin: slack around its centre
+    slack_t = np.maximum(0.0, (crop_w - (right - left)) / 2 - margin)
+    slack_px = float(slack_t.min())
     spread = float(target_cx.max() - target_cx.min())
+    subject = choice.members[0]
+    what = choice.reason
     if mode in ("auto", "static") and (spread <= 2 * slack_px or mode == "static"):
-        x = float(np.clip((target.max() + target.min()) / 2, lo, hi))
+        others = [lasting[k].edges(frames) for k in range(len(lasting)) if k not in choice.members]
+        if mode == "static" and spread > 2 * slack_px:
+            x = float(np.clip((target.max() + target.min()) / 2, lo, hi))
+        else:
+            x = _static_x(left, right, margin, crop_w, lo, hi, others)
         return ShotPlan(
-            shot.start, shot.stop, "static", int(order[0]), f"subject moves {spread:.0f} px, fits"
+            shot.start, shot.stop, "static", subject, f"{what}; subject moves {spread:.0f} px, fits"
         ), np.full(count, x)
     # track: solve on a decimated grid (every 5th frame) for speed, then interpolate
     step = 5 if count > 40 else 1
     grid = np.arange(0, count, step)
     if grid[-1] != count - 1:
         grid = np.append(grid, count - 1)
-    slack = np.full(grid.shape[0], slack_px)
-    path = l1_path(target[grid], slack, lo, hi, max_step=MAX_SPEED * crop_w * step)
+    path = l1_path(target[grid], slack_t[grid], lo, hi, max_step=MAX_SPEED * crop_w * step)
     full = np.interp(np.arange(count), grid, path)
-    return ShotPlan(shot.start, shot.stop, "track", int(order[0]), f"subject moves {spread:.0f} px"), full
+    return ShotPlan(shot.start, shot.stop, "track", subject, f"{what}; subject moves {spread:.0f} px"), full
 
 
 def _plan_no_face(
