@@ -173,7 +173,8 @@ def test_faces_are_where_the_truth_says() -> None:
     """A stock frontal-face detector finds the faces in the compressed master where the truth boxes are.
 
     The detector is OpenCV's LBP frontal-face cascade as shipped in scikit-image (the OpenCV 5 wheel has no
-    CascadeClassifier / Haar files); vertcut's own analysis pass uses the same cascade.
+    CascadeClassifier / Haar files), the one the truth boxes were made with; vertcut's analysis pass uses
+    another detector (BlazeFace), so this checks the media, not vertcut.
     """
     skdata = pytest.importorskip("skimage.data")
     from skimage.feature import Cascade

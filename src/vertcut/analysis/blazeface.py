@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -33,7 +36,7 @@ import numpy.typing as npt
 
 from ..errors import UnsupportedError
 
-__all__ = ["MODEL", "Face", "FaceDetector", "anchor_centres", "decode", "detector", "merge", "weighted_nms"]
+__all__ = ["MODEL", "Face", "FaceDetector", "anchor_centres", "borrowed", "decode", "detector", "merge", "weighted_nms"]
 
 RAW_SCORE_CLIP = 100.0  # logits are clipped before the sigmoid, as MediaPipe's decoder does
 NUM_KEYPOINTS = 6
@@ -279,5 +282,24 @@ def merge(first: list[Face], more: list[Face], iou: float = 0.3) -> list[Face]:
 
 @functools.cache
 def detector() -> FaceDetector:
-    """The process's loaded detector (loaded and checksummed once)."""
+    """A loaded detector for this process (loaded and checksummed once). An OpenCV network must not
+    run in two threads at once: code that may run beside other passes uses :func:`borrowed`."""
     return FaceDetector()
+
+
+_POOL: list[FaceDetector] = []
+_POOL_LOCK = threading.Lock()
+
+
+@contextmanager
+def borrowed() -> Iterator[FaceDetector]:
+    """A detector no other thread uses meanwhile (from a pool, loaded when the pool is empty)."""
+    with _POOL_LOCK:
+        det = _POOL.pop() if _POOL else None
+    if det is None:
+        det = FaceDetector()
+    try:
+        yield det
+    finally:
+        with _POOL_LOCK:
+            _POOL.append(det)

@@ -76,11 +76,12 @@ def detect_faces(
     square tiles, see :meth:`~vertcut.analysis.blazeface.FaceDetector.detect_tiles`), boxes scaled by
     ``sx``, ``sy`` back to source pixels; each with its mouth and eye regions (x0, y0, x1, y1 in
     source pixels) for :func:`_mouth_motion`."""
-    from .blazeface import detector, merge
+    from .blazeface import borrowed, merge
 
-    found = detector().detect(rgb)
-    if tiles:
-        found = merge(found, detector().detect_tiles(rgb))
+    with borrowed() as det:
+        found = det.detect(rgb)
+        if tiles:
+            found = merge(found, det.detect_tiles(rgb))
     return [_face_box(f, sx, sy, frame) for f in found]
 
 
@@ -223,38 +224,43 @@ class _FaceWorker:
         self._clock = time.perf_counter
 
         def work() -> None:
-            while True:
-                job = self._q.get()
-                if job is None:
-                    return
-                if self._error is not None:
-                    continue
-                try:
-                    self._run(*job)
-                except BaseException as exc:  # handed to the pass in finish()
-                    self._error = exc
+            from .blazeface import borrowed
+
+            try:
+                with borrowed() as det:  # this pass's own network: passes may run side by side
+                    while True:
+                        job = self._q.get()
+                        if job is None:
+                            return
+                        if self._error is None:
+                            self._run(det, *job)
+            except BaseException as exc:  # handed to the pass in finish()
+                self._error = exc
+                while self._q.get() is not None:  # let the pass finish queueing
+                    pass
 
         self._thread = threading.Thread(target=work, daemon=True, name="vertcut-faces")
         self._thread.start()
 
     def _run(
         self,
+        det: Any,
         frame: int,
         rgb: npt.NDArray[Any],
         cut: bool,
         y0: npt.NDArray[np.uint8],
         y1: npt.NDArray[np.uint8] | None,
     ) -> None:
-        from .blazeface import detector, merge
+        from .blazeface import merge
 
         t0 = self._clock()
         if cut:
             self._in_shot, self._wide = 0, False
-        found = detector().detect(rgb)
+        found = det.detect(rgb)
         # a shot's first sample and every PROBE_EVERY-th look in tiles too; once the tiles find a face
         # the whole picture misses (a wide shot of small faces), every sample does, until the next cut
         if self.tiles and (self._wide or self._in_shot % PROBE_EVERY == 0):
-            tiled = detector().detect_tiles(rgb)
+            tiled = det.detect_tiles(rgb)
             both = merge(found, tiled)
             self._wide = self._wide or len(both) > len(found)
             found = both

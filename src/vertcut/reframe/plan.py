@@ -366,19 +366,29 @@ def subject_edges(
     crop_w: int,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Left and right edges of what the crop must hold, per frame. Where a lone subject has gone
-    undetected for longer than ``gap`` frames (turned away, occluded), the motion trend stands in for
-    its centre when it lies within half a crop width of where the face was; otherwise the face's
-    last (or first) box holds."""  # fmt: skip
+    undetected for longer than ``gap`` frames (turned away, occluded, walked off), the motion trend
+    stands in for its centre, frame by frame, while it stays within half a crop width of where the
+    subject was last placed (so it starts at the face and follows only motion tied to it); otherwise
+    the face's last (or first) box holds."""
     left, right = _union_edges(tracks, members, frames)
     if len(members) != 1:
         return left, right
-    lost = ~tracks[members[0]].seen(frames, gap) & ~np.isin(frames, [f.frame for f in tracks[members[0]].faces])
+    track = tracks[members[0]]
+    lost = ~track.seen(frames, gap)
     if not lost.any():
         return left, right
     centre, half = (left + right) / 2, (right - left) / 2
-    near = lost & np.isfinite(trend) & (np.abs(np.nan_to_num(trend) - centre) < crop_w / 2)
-    centre = np.where(near, trend, centre)
-    return centre - half, centre + half
+    out = centre.copy()
+    seen = [int(f.frame) - int(frames[0]) for f in track.faces]
+    first = min(seen)
+    # lost frames before the first sample run backwards from it, the others forwards
+    for order in (range(first - 1, -1, -1), range(first, frames.size)):
+        placed = float(centre[first])
+        for j in order:
+            if lost[j] and np.isfinite(trend[j]) and abs(trend[j] - placed) < crop_w / 2:
+                out[j] = trend[j]
+            placed = float(out[j])
+    return out - half, out + half
 
 
 def _static_x(

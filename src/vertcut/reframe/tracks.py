@@ -2,9 +2,10 @@
 
 The detector runs on a few frames a second, so a track is a list of sampled boxes. Linking is greedy
 and one-to-one, sample by sample: each live track predicts its box at the new sample with a
-constant-velocity model (the speed of its last two boxes, at most a face width a sample), and takes
-the detection overlapping that prediction best (IoU), or, for a face that moved further than its own
-width, the nearest detection of a similar size within half a face width of it. A track that finds
+constant-velocity model (the speed of its last two boxes, at most 1.5 face widths a sample), and
+takes the detection overlapping that prediction best (IoU), or, for a face that moved further than
+its own width, the nearest detection of a similar size near it (0.6 face widths; 1.6 for a track of
+one sample, whose speed is not known yet). A track that finds
 nothing for longer than ``gap`` seconds ends; a detection nobody takes starts a track.
 
 Only a track that lasts (:func:`persistent`: at least ``min_seconds`` from its first sample to the
@@ -101,22 +102,25 @@ class _Box:
     h: float
 
 
-def _predict(track: list[Any], frame: int) -> _Box:
-    """The track's box at ``frame`` under constant velocity (from its last two samples)."""
+def _predict(track: list[Any], frame: int) -> tuple[_Box, bool]:
+    """The track's box at ``frame`` under constant velocity (from its last two samples), and whether
+    it has a velocity at all (a single sample has none)."""
     last = track[-1]
     if len(track) < 2:
-        return _Box(last.x, last.y, last.w, last.h)
+        return _Box(last.x, last.y, last.w, last.h), False
     prev = track[-2]
     dt = max(1, last.frame - prev.frame)
-    limit = last.w  # a face width a sample at most: a wrong link must not fling the prediction away
+    limit = 1.5 * last.w  # a wrong link must not fling the prediction away
     vx = float(np.clip((last.x - prev.x) / dt, -limit / dt, limit / dt))
     vy = float(np.clip((last.y - prev.y) / dt, -limit / dt, limit / dt))
     ahead = frame - last.frame
-    return _Box(last.x + vx * ahead, last.y + vy * ahead, last.w, last.h)
+    return _Box(last.x + vx * ahead, last.y + vy * ahead, last.w, last.h), True
 
 
-def _affinity(pred: _Box, det: Any) -> float:
-    """How well a detection continues a track (0 = not at all)."""
+def _affinity(pred: _Box, det: Any, moving: bool) -> float:
+    """How well a detection continues a track (0 = not at all): above 1 for an overlap with the
+    prediction, below 1 for a near detection of a similar size (within 0.6 face widths of a moving
+    track's prediction, 1.6 of a track with one sample, whose speed is not known yet)."""
     overlap = iou(pred, det)
     if overlap >= 0.3:
         return 1.0 + overlap
@@ -125,7 +129,8 @@ def _affinity(pred: _Box, det: Any) -> float:
         return 0.0
     dist = np.hypot((det.x + det.w / 2) - (pred.x + pred.w / 2), (det.y + det.h / 2) - (pred.y + pred.h / 2))
     near = float(dist / max(pred.w, det.w, 1e-6))
-    return max(0.0, 0.5 - near) if near < 0.5 else 0.0
+    gate = 0.6 if moving else 1.6
+    return 0.5 * (gate - near) / gate if near < gate else 0.0
 
 
 def link_tracks(faces: Sequence[Any], frame_rate: float, gap: float = 0.5) -> list[Track]:
@@ -144,9 +149,9 @@ def link_tracks(faces: Sequence[Any], frame_rate: float, gap: float = 0.5) -> li
         dets = by_frame[frame]
         pairs = []
         for ti, t in enumerate(live):
-            pred = _predict(t, frame)
+            pred, moving = _predict(t, frame)
             for di, d in enumerate(dets):
-                a = _affinity(pred, d)
+                a = _affinity(pred, d, moving)
                 if a > 0:
                     pairs.append((a, ti, di))
         used_t: set[int] = set()
