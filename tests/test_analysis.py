@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -96,3 +97,48 @@ def test_decoder_threads_follow_the_cap(tmp_path: Path, monkeypatch: pytest.Monk
     analyse(clip, cache=False, threads=1)
     reframe(clip, tmp_path / "v.mp4", ffmpeg=FFmpeg(threads=1))
     assert seen and set(seen) == {1}, seen  # the analysis inside reframe() and its own decode
+
+
+def test_opencv_threads_overlapping_blocks_keep_the_smallest_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenCV's thread count is one setting for the process: blocks in two threads that overlap (an
+    analysis beside a render in a batch) hold the smallest cap, and the last one out restores
+    OpenCV's own count, whatever order they end in. The analysis runs OpenCV on one thread."""
+    import threading
+
+    import cv2
+
+    from vertcut.analysis import pass_
+    from vertcut.media.threads import cv_threads
+
+    own = cv2.getNumThreads()
+    entered, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with cv_threads(1):
+            entered.set()
+            release.wait(5)
+
+    t = threading.Thread(target=other)
+    with cv_threads(2):
+        assert cv2.getNumThreads() == 2
+        t.start()
+        assert entered.wait(5)
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == 1  # the other block is still open
+    release.set()
+    t.join()
+    assert cv2.getNumThreads() == own
+
+    seen: list[int] = []
+    real = pass_._run_pass
+
+    def spy(*args: Any) -> Any:
+        seen.append(cv2.getNumThreads())
+        return real(*args)
+
+    monkeypatch.setattr(pass_, "_run_pass", spy)
+    analyse(make_clip(tmp_path / "c.mp4", frames=10, size=(160, 90)), cache=False)
+    assert seen == [1] and pass_.CV_THREADS == 1
+    assert cv2.getNumThreads() == own

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from ..errors import InvalidMediaError
 from ..media.probe import open_container, probe
-from ..media.threads import decode_threads, in_background
+from ..media.threads import cv_threads, decode_threads, in_background
 from ..progress import Reporter
 
 if TYPE_CHECKING:
@@ -358,7 +358,18 @@ def _decoder(container: Any, stream: Any, small: tuple[int, int], audio: Any, en
     return produce
 
 
+# OpenCV's threads in the pass: one. The face network runs in a thread of its own beside the decode
+# and the per-frame signals, so its own worker threads only add overhead (a 192 px forward: 8.9 ms
+# of CPU on one thread, 13.7 ms on two, for 7.1 ms less wall; measured on 2 cores)
+CV_THREADS = 1
+
+
 def run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | None = None) -> Signals:
+    with cv_threads(CV_THREADS):
+        return _run_pass(path, params, rep, threads)
+
+
+def _run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | None) -> Signals:
     info = probe(path)
     v = info.require_video()
     if v.frame_count < 1:

@@ -23,21 +23,32 @@ def decode_threads(stream: Any, threads: int | None) -> None:
         stream.codec_context.thread_count = threads
 
 
+_CV_LOCK = threading.Lock()
+_CV_CAPS: list[int] = []  # the caps of the blocks inside cv_threads now, in any thread
+_CV_OWN: list[int] = []  # OpenCV's own count, saved while any block is open
+
+
 @contextmanager
 def cv_threads(threads: int | None) -> Iterator[None]:
-    """OpenCV's worker threads capped at ``threads`` inside the block (a process-wide setting, put back
-    after it)."""
+    """OpenCV's worker threads capped at ``threads`` inside the block. OpenCV's count is one setting
+    for the whole process, so while blocks of several threads overlap (an analysis beside a render
+    in a batch) the smallest cap holds; OpenCV's own count comes back when the last block ends."""
     if threads is None:
         yield
         return
     import cv2
 
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(threads)
+    with _CV_LOCK:
+        if not _CV_CAPS:
+            _CV_OWN[:] = [cv2.getNumThreads()]
+        _CV_CAPS.append(threads)
+        cv2.setNumThreads(min(_CV_CAPS))
     try:
         yield
     finally:
-        cv2.setNumThreads(before)
+        with _CV_LOCK:
+            _CV_CAPS.remove(threads)
+            cv2.setNumThreads(min(_CV_CAPS) if _CV_CAPS else _CV_OWN[0])
 
 
 def in_background(

@@ -437,23 +437,30 @@ def _thumb(frame: Any, width: int) -> Any:
 
 
 def _first_last(path: Path, width: int) -> tuple[Any, Any]:
-    """First and last frame of a video, without decoding the whole file."""
+    """First and last frame of a video, decoding only the first frame and the last GOP (found by
+    reading the packets: a fixed few seconds back would decode up to a GOP more)."""
     import av
 
     first = last = None
     with av.open(str(path)) as c:
         s = c.streams.video[0]
+        s.thread_type = "AUTO"
         for f in c.decode(s):
             first = _thumb(f, width)
             break
-        dur = s.duration or 0
-        if dur > 0:
-            tb = s.time_base or Fraction(1, 1000)
-            c.seek(max(0, dur - int(3 / tb)), stream=s, backward=True, any_frame=False)
+        c.seek(0)
+        key = None
+        for pkt in c.demux(s):
+            if pkt.is_keyframe and pkt.pts is not None:
+                key = pkt.pts
+        if key is not None:
+            c.seek(key, stream=s, backward=True, any_frame=False)
         else:
             c.seek(0)
+        at: int | None = None
         for f in c.decode(s):
-            last = f
+            if f.pts is not None and (at is None or f.pts > at):
+                last, at = f, f.pts
     return first, (_thumb(last, width) if last is not None else None)
 
 
