@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..presets import load_preset
 from ..timebase import parse_time
+from .findings import Finding
 from .fonts import FontInfo, advance, font_for, missing_glyphs
 from .layout import NO_END, NO_START, break_lines, display_len, word_boundaries
 from .sprites import Event
@@ -30,7 +31,6 @@ from .track import Cue, SubtitleTrack, srt_time
 
 __all__ = [
     "BurnResult",
-    "Finding",
     "ass_events",
     "ass_fontsize",
     "lint",
@@ -40,33 +40,6 @@ __all__ = [
 ]
 
 REF_W, REF_H = 1080, 1920
-
-
-@dataclass(frozen=True)
-class Finding:
-    cue: int  # 1-based
-    start: Fraction
-    end: Fraction
-    rule: str
-    severity: str  # "error" | "warning"
-    message: str
-    suggestion: str = ""
-
-    @property
-    def cue_index(self) -> int:
-        """The cue's 1-based number (same as ``cue``)."""
-        return self.cue
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "cue": self.cue,
-            "start": srt_time(self.start),
-            "end": srt_time(self.end),
-            "rule": self.rule,
-            "severity": self.severity,
-            "message": self.message,
-            "suggestion": self.suggestion,
-        }
 
 
 @dataclass(frozen=True)
