@@ -23,9 +23,10 @@ from ..fsutil import atomic_path
 from ..media.probe import ColorInfo, VideoStreamInfo, probe
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
-from .burn import BurnResult, _style, _text_box, ass_document, ass_events, repair_timing, split_long_cues
+from .burn import BurnResult, _style, ass_document, ass_events, repair_timing, split_long_cues
 from .findings import Finding
 from .fonts import FontInfo, font_for, missing_glyphs
+from .placement import _text_box
 from .sprites import Event, SpriteTrack, render_sprites, sprite_pixel_formats
 from .style import SubtitleStyle
 from .track import SubtitleTrack, load_subtitles, srt_time
