@@ -279,7 +279,7 @@ def test_thai_and_arabic_layout() -> None:
     chunks = budoux.load_default_thai_parser().parse(th)
     bounds = {len("".join(chunks[:i])) for i in range(1, len(chunks))}
     assert len(lines[0]) in bounds  # Thai breaks between words
-    from vertcut.subtitles.burn import write_ass
+    from vertcut.subtitles.ass import write_ass
     from vertcut.subtitles.track import Cue, SubtitleTrack
 
     ass, _, font = write_ass(
@@ -342,7 +342,7 @@ def test_outline_text_inside_the_safe_area(tmp_path: Path, canvas: Path) -> None
 
 def test_presets_name_their_fonts(tmp_path: Path) -> None:
     from vertcut.errors import PresetError
-    from vertcut.subtitles.burn import write_ass
+    from vertcut.subtitles.ass import write_ass
     from vertcut.subtitles.track import Cue, SubtitleTrack
 
     std = load_preset("subtitle", "standard")
@@ -409,7 +409,7 @@ def test_arabic_is_laid_out_right_to_left(tmp_path: Path, canvas: Path) -> None:
 
 
 def test_ass_times_keep_frame_boundaries() -> None:
-    from vertcut.subtitles.burn import _ass_time
+    from vertcut.subtitles.ass import _ass_time
 
     frame = Fraction(1001, 30000)
     assert _ass_time(frame) == "0:00:00.03"  # 33.37 ms: 0.03 s <= frame 1's time < 0.04 s

@@ -54,7 +54,7 @@ class LabelLayer:
 
 
 def _header(lb: PlacedLabel, size: tuple[int, int]) -> str:
-    from ..subtitles.burn import _ass_colour
+    from ..subtitles.ass import _ass_colour
 
     w, h = size
     x, y, bw, bh = lb.box

@@ -13,7 +13,8 @@ __all__ = [
     "write_srt",
 ]
 
-from .burn import BurnResult, ass_events, lint, repair_timing, write_ass
+from .ass import ass_events, write_ass
+from .burn import BurnResult, lint, repair_timing
 from .findings import Finding
 from .layer import BurnOptions, Picture, SubtitleLayer, SubtitlePlan, burn, draw_layer, plan_subtitles, subtitle_layer
 from .style import SafeArea, ScriptLimits, SubtitleStyle

@@ -13,9 +13,7 @@ pictures that path does not cover, ffmpeg's ``ass`` filter draws every frame.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -23,20 +21,17 @@ from pathlib import Path
 from ..presets import load_preset
 from ..timebase import parse_time
 from .findings import Finding
-from .fonts import FontInfo, advance, font_for, missing_glyphs
+from .fonts import advance, font_for, missing_glyphs
 from .layout import NO_END, NO_START, display_len, word_boundaries
 from .placement import REF_H, REF_W, _geometry, _layout, ass_fontsize
-from .sprites import Event
 from .style import SafeArea, SubtitleStyle
 from .track import Cue, SubtitleTrack, srt_time
 
 __all__ = [
     "BurnResult",
-    "ass_events",
     "lint",
     "repair_timing",
     "split_long_cues",
-    "write_ass",
 ]
 
 
@@ -293,19 +288,6 @@ def _with_repairs(
     return out
 
 
-def _ass_colour(hex_rgb: str, opacity: float = 1.0) -> str:
-    r, g, b = hex_rgb[1:3], hex_rgb[3:5], hex_rgb[5:7]
-    alpha = round((1 - opacity) * 255)
-    return f"&H{alpha:02X}{b}{g}{r}".upper()
-
-
-def _ass_time(t: Fraction) -> str:
-    """ASS centiseconds, floored: a cue starting (ending) on a frame's time then starts (ends) on that frame,
-    since frames are more than 10 ms apart; rounding up could show it one frame late."""
-    cs = max(0, math.floor(Fraction(t) * 100))
-    return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
-
-
 def split_long_cues(
     track: SubtitleTrack,
     style: SubtitleStyle,
@@ -361,63 +343,3 @@ def split_long_cues(
             )  # fmt: skip
         out += parts
     return replace(track, cues=tuple(out)), findings
-
-
-def write_ass(
-    track: SubtitleTrack, style: SubtitleStyle, lang: str, size: tuple[int, int], safe: SafeArea | None = None
-) -> tuple[str, float, FontInfo]:
-    """The ASS document for ``track`` on a ``size`` frame; returns (text, Fontsize, font)."""
-    header, events, fontsize, font = ass_events(track, style, lang, size, safe)
-    return ass_document(header, events), fontsize, font
-
-
-def ass_document(header: str, events: Sequence[Event]) -> str:
-    """The ASS document of :func:`ass_events`' header and events."""
-    doc = [header.rstrip("\n")]
-    doc += [f"Dialogue: 0,{_ass_time(e.start)},{_ass_time(e.end)},S,,0,0,0,,{e.text}" for e in events]
-    return "\n".join(doc) + "\n"
-
-
-def ass_events(
-    track: SubtitleTrack, style: SubtitleStyle, lang: str, size: tuple[int, int], safe: SafeArea | None = None
-) -> tuple[str, list[Event], float, FontInfo]:
-    """The ASS header (script info, the one style, the events' format line) and the laid-out events with
-    their exact times; returns (header, events, Fontsize, font)."""
-    out_w, out_h = size
-    k = out_h / REF_H
-    font, fontsize, margins = _geometry(style, lang, size, safe)
-    lines = _layout(track, style, lang, out_w, font, fontsize, margins)
-    box = style.border == "box"
-    fields = [
-        "S", font.family, f"{fontsize:g}", _ass_colour(style.text_colour), _ass_colour(style.text_colour),
-        _ass_colour(style.outline_colour), _ass_colour(style.box_colour if box else style.outline_colour, style.box_opacity if box else 0.5),
-        "-1" if style.bold else "0", "0", "0", "0", "100", "100", "0", "0",
-        "4" if box else "1",
-        f"{0 if box else style.outline_px * k:.1f}",
-        f"{style.box_padding_px * k if box else style.shadow_px * k:.1f}",
-        "2", str(margins[0]), str(margins[0]), str(margins[1]),
-        "-1" if lang.split("-")[0] in ("ar", "fa", "ur", "he") else "1",
-    ]  # fmt: skip
-    doc = [
-        "[Script Info]",
-        "ScriptType: v4.00+",
-        f"PlayResX: {out_w}",
-        f"PlayResY: {out_h}",
-        "WrapStyle: 2",
-        "ScaledBorderAndShadow: yes",
-        "YCbCr Matrix: TV.709",
-        "",
-        "[V4+ Styles]",
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "
-        "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
-        "MarginR, MarginV, Encoding",
-        "Style: " + ",".join(fields),
-        "",
-        "[Events]",
-        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
-    ]
-    events = [
-        Event(c.start, c.end, "\\N".join(re.sub(r"[{}\\]", "", ln) for ln in ls))
-        for c, ls in zip(track.cues, lines, strict=True)
-    ]
-    return "\n".join(doc) + "\n", events, fontsize, font

@@ -23,7 +23,8 @@ from ..fsutil import atomic_path
 from ..media.probe import ColorInfo, VideoStreamInfo, probe
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
-from .burn import BurnResult, _style, ass_document, ass_events, repair_timing, split_long_cues
+from .ass import ass_document, ass_events
+from .burn import BurnResult, _style, repair_timing, split_long_cues
 from .findings import Finding
 from .fonts import FontInfo, font_for, missing_glyphs
 from .placement import _text_box
