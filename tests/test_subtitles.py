@@ -293,7 +293,7 @@ def test_thai_and_arabic_layout() -> None:
 
 
 def test_long_cue_is_split_in_time_at_punctuation(tmp_path: Path) -> None:
-    from vertcut.subtitles.burn import split_long_cues
+    from vertcut.subtitles.timing import split_long_cues
     from vertcut.subtitles.track import Cue, SubtitleTrack
 
     text = "今天的董事会，我一定要出席，谁也拦不住我，否则公司就完了！"

@@ -24,12 +24,13 @@ from ..media.probe import ColorInfo, VideoStreamInfo, probe
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
 from .ass import ass_document, ass_events
-from .burn import BurnResult, _style, repair_timing, split_long_cues
+from .burn import BurnResult, _style
 from .findings import Finding
 from .fonts import FontInfo, font_for, missing_glyphs
 from .placement import _text_box
 from .sprites import Event, SpriteTrack, render_sprites, sprite_pixel_formats
 from .style import SubtitleStyle
+from .timing import repair_timing, split_long_cues
 from .track import SubtitleTrack, load_subtitles, srt_time
 
 __all__ = [
