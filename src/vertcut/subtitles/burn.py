@@ -18,13 +18,12 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from ..presets import load_preset
 from ..timebase import parse_time
 from .findings import Finding
 from .fonts import advance, font_for, missing_glyphs
 from .layout import NO_END, NO_START, display_len, word_boundaries
 from .placement import REF_H, REF_W, _layout, ass_fontsize
-from .style import SubtitleStyle
+from .style import SubtitleStyle, _style
 from .timing import repair_timing, split_long_cues
 from .track import SubtitleTrack, srt_time
 
@@ -41,10 +40,6 @@ class BurnResult:
     findings: list[Finding]
     fontsize: float
     method: str = "ass"  # how the text was composited: "sprites" or "ass"
-
-
-def _style(preset: str | SubtitleStyle) -> SubtitleStyle:
-    return load_preset("subtitle", preset) if isinstance(preset, str) else preset
 
 
 def lint(

@@ -24,12 +24,12 @@ from ..media.probe import ColorInfo, VideoStreamInfo, probe
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
 from .ass import ass_document, ass_events
-from .burn import BurnResult, _style
+from .burn import BurnResult
 from .findings import Finding
 from .fonts import FontInfo, font_for, missing_glyphs
 from .placement import _text_box
 from .sprites import Event, SpriteTrack, render_sprites, sprite_pixel_formats
-from .style import SubtitleStyle
+from .style import SubtitleStyle, _style
 from .timing import repair_timing, split_long_cues
 from .track import SubtitleTrack, load_subtitles, srt_time
 

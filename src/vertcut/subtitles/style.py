@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..presets import register_kind
+from ..presets import load_preset, register_kind
 
 __all__ = ["SafeArea", "ScriptLimits", "SubtitleStyle", "inside"]
 
@@ -102,6 +102,10 @@ def inside(box: tuple[int, int, int, int], area: tuple[int, int, int, int]) -> b
     x, y, w, h = box
     ax, ay, aw, ah = area
     return x >= ax and y >= ay and x + w <= ax + aw and y + h <= ay + ah
+
+
+def _style(preset: str | SubtitleStyle) -> SubtitleStyle:
+    return load_preset("subtitle", preset) if isinstance(preset, str) else preset
 
 
 register_kind("subtitle", SubtitleStyle)
