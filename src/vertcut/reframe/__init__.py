@@ -26,8 +26,7 @@ from ..render.planes import DEFAULT_ENCODER, OUTPUT_COLOR
 from .plan import CameraPath, Mode, crop_size, plan_camera
 
 if TYPE_CHECKING:
-    from ..subtitles.burn import BurnResult
-    from ..subtitles.layer import BurnOptions
+    from ..subtitles.layer import BurnOptions, BurnResult
 
 __all__ = ["CameraPath", "ReframeResult", "output_size", "parse_aspect", "plan_picture", "reframe"]
 
@@ -173,7 +172,7 @@ def reframe(
     written = 0 if ff.dry_run else len(rng.pts)  # the render checks it piped every frame
     burned = None
     if subs is not None:
-        from ..subtitles.burn import BurnResult
+        from ..subtitles.layer import BurnResult
 
         burned = BurnResult(out, subs.text, list(subs.findings), subs.fontsize, subs.method)
     if preview is not None and camera is not None:

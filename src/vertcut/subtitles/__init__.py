@@ -14,9 +14,19 @@ __all__ = [
 ]
 
 from .ass import ass_events, write_ass
-from .burn import BurnResult, lint
+from .burn import lint
 from .findings import Finding
-from .layer import BurnOptions, Picture, SubtitleLayer, SubtitlePlan, burn, draw_layer, plan_subtitles, subtitle_layer
+from .layer import (
+    BurnOptions,
+    BurnResult,
+    Picture,
+    SubtitleLayer,
+    SubtitlePlan,
+    burn,
+    draw_layer,
+    plan_subtitles,
+    subtitle_layer,
+)
 from .style import SafeArea, ScriptLimits, SubtitleStyle
 from .timing import repair_timing
 

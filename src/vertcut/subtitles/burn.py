@@ -14,9 +14,8 @@ pictures that path does not cover, ffmpeg's ``ass`` filter draws every frame.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
-from pathlib import Path
 
 from ..timebase import parse_time
 from .findings import Finding
@@ -28,18 +27,8 @@ from .timing import repair_timing, split_long_cues
 from .track import SubtitleTrack, srt_time
 
 __all__ = [
-    "BurnResult",
     "lint",
 ]
-
-
-@dataclass(frozen=True)
-class BurnResult:
-    output: Path
-    ass: str
-    findings: list[Finding]
-    fontsize: float
-    method: str = "ass"  # how the text was composited: "sprites" or "ass"
 
 
 def lint(

@@ -24,7 +24,6 @@ from ..media.probe import ColorInfo, VideoStreamInfo, probe
 from ..presets import load_preset
 from ..progress import ProgressSink, Reporter
 from .ass import ass_document, ass_events
-from .burn import BurnResult
 from .findings import Finding
 from .fonts import FontInfo, font_for, missing_glyphs
 from .placement import _text_box
@@ -34,8 +33,8 @@ from .timing import repair_timing, split_long_cues
 from .track import SubtitleTrack, load_subtitles, srt_time
 
 __all__ = [
-    "OVERRUN", "BurnOptions", "Picture", "SubtitleLayer", "SubtitlePlan", "burn", "check_fits", "draw_layer", "plan_subtitles",
-    "subtitle_layer",
+    "OVERRUN", "BurnOptions", "BurnResult", "Picture", "SubtitleLayer", "SubtitlePlan", "burn", "check_fits",
+    "draw_layer", "plan_subtitles", "subtitle_layer",
 ]  # fmt: skip
 
 
@@ -67,6 +66,15 @@ class BurnOptions:
     lang: str | None = None
     safe_area: str | None = None
     method: Literal["auto", "sprites", "ass"] = "auto"
+
+
+@dataclass(frozen=True)
+class BurnResult:
+    output: Path
+    ass: str
+    findings: list[Finding]
+    fontsize: float
+    method: str = "ass"  # how the text was composited: "sprites" or "ass"
 
 
 @dataclass(frozen=True)
