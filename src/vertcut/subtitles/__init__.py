@@ -14,7 +14,6 @@ __all__ = [
 ]
 
 from .ass import ass_events, write_ass
-from .burn import lint
 from .findings import Finding
 from .layer import (
     BurnOptions,
@@ -27,6 +26,7 @@ from .layer import (
     plan_subtitles,
     subtitle_layer,
 )
+from .lint import lint
 from .style import SafeArea, ScriptLimits, SubtitleStyle
 from .timing import repair_timing
 

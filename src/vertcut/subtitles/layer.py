@@ -5,6 +5,10 @@ for any window of the picture (a whole file, or one episode of a master).
 for a whole master can travel to the task that renders one episode; :func:`draw_layer` then draws the
 events of that episode's window only, re-timed to it, and gives the filter-graph chain that composites
 them (:class:`SubtitleLayer`).
+
+The burn-in happens on the already-vertical picture, with the fonts installed with vertcut: libass draws
+each on-screen state once and ffmpeg's ``overlay`` composites it (:mod:`vertcut.subtitles.sprites`), or,
+for pictures that path does not cover, ffmpeg's ``ass`` filter draws every frame.
 """
 
 from __future__ import annotations

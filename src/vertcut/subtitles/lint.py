@@ -1,14 +1,7 @@
-"""Timing repair, lint and ASS generation for burn-in (the layer itself: :mod:`vertcut.subtitles.layer`).
-
-The burn-in happens on the already-vertical picture: the subtitle layout is
-in output-frame pixels (sizes in presets are for 1080x1920 and scale with
-the output height). vertcut breaks the lines itself, converts the preset's
-visible glyph height into libass's ``Fontsize`` with the font's metrics,
-writes an ASS file (``WrapStyle: 2`` so libass never re-wraps, ``Encoding:
--1`` for Arabic, ``BorderStyle: 4`` for one box per event) and burns it with
-the fonts installed with vertcut: libass draws each on-screen state once and
-ffmpeg's ``overlay`` composites it (:mod:`vertcut.subtitles.sprites`), or, for
-pictures that path does not cover, ffmpeg's ``ass`` filter draws every frame.
+"""``subs lint``: every rule of the subtitle preset checked on a track laid out as the burn lays it out
+(glyph coverage, lines and their width in the real font, 避头尾 and word breaks, characters per line and
+per second, durations, CJK punctuation, overlaps and gaps), each finding with the cue, its time, the rule
+and a suggested fix, saying for the timing rules and the long cues whether ``subs burn`` repairs them.
 """
 
 from __future__ import annotations
@@ -26,9 +19,7 @@ from .style import SubtitleStyle, _style
 from .timing import repair_timing, split_long_cues
 from .track import SubtitleTrack, srt_time
 
-__all__ = [
-    "lint",
-]
+__all__ = ["lint"]
 
 
 def lint(
