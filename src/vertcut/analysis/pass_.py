@@ -209,11 +209,12 @@ class _FaceWorker:
     picture, and its luma and the next frame's (subsampled) for the mouth motion. The queue is
     bounded, so a slow detector holds the pass back instead of piling up frames."""
 
-    def __init__(self, sx: float, sy: float, tiles: bool) -> None:
+    def __init__(self, sx: float, sy: float, tiles: bool, detector: str = "full") -> None:
         import queue
         import time
 
         self.sx, self.sy, self.tiles = sx, sy, tiles
+        self.detector = detector
         self.tiled = 0  # samples also seen in tiles
         self._in_shot, self._wide = 0, False
         self.faces: list[FaceBox] = []
@@ -227,13 +228,14 @@ class _FaceWorker:
             from .blazeface import borrowed
 
             try:
-                with borrowed() as det:  # this pass's own network: passes may run side by side
+                # this pass's own networks: passes may run side by side
+                with borrowed() as det, borrowed(self.detector) as tiler:
                     while True:
                         job = self._q.get()
                         if job is None:
                             return
                         if self._error is None:
-                            self._run(det, *job)
+                            self._run(det, tiler, *job)
             except BaseException as exc:  # handed to the pass in finish()
                 self._error = exc
                 while self._q.get() is not None:  # let the pass finish queueing
@@ -245,6 +247,7 @@ class _FaceWorker:
     def _run(
         self,
         det: Any,
+        tiler: Any,
         frame: int,
         rgb: npt.NDArray[Any],
         cut: bool,
@@ -257,9 +260,13 @@ class _FaceWorker:
         if cut:
             self._in_shot, self._wide = 0, False
         found = det.detect(rgb)
-        # a shot's first sample and every PROBE_EVERY-th look in tiles too; once the tiles find a face
-        # the whole picture misses (a wide shot of small faces), every sample does, until the next cut
-        if self.tiles and (self._wide or self._in_shot % PROBE_EVERY == 0):
+        # full-range: a shot's first sample and every PROBE_EVERY-th look in tiles too; once the tiles
+        # find a face the whole picture misses (a wide shot of small faces), every sample does, until
+        # the next cut. short-range: every sample looks in tiles (close-ups, seen large)
+        if self.detector == "short":
+            found = merge(found, tiler.detect_tiles(rgb))
+            self.tiled += 1
+        elif self.tiles and (self._wide or self._in_shot % PROBE_EVERY == 0):
             tiled = det.detect_tiles(rgb)
             both = merge(found, tiled)
             self._wide = self._wide or len(both) > len(found)
@@ -391,7 +398,7 @@ def _run_pass(path: Path, params: AnalysisParams, rep: Reporter, threads: int | 
     luma = scores.copy()
     motion = scores.copy()
     sal = scores.copy()
-    worker = _FaceWorker(fsx, fsy, tiles) if params.faces else None
+    worker = _FaceWorker(fsx, fsy, tiles, params.detector) if params.faces else None
     waiting: tuple[int, npt.NDArray[Any], bool, npt.NDArray[np.uint8]] | None = None  # a sample awaiting its next frame
     rep.start(n_est, "frames")
     prev: npt.NDArray[np.float32] | None = None

@@ -211,3 +211,14 @@ def executor_options(f: Callable[..., Any]) -> Callable[..., Any]:
         "--executor", type=click.Choice(["local", "ray"]), envvar="VERTCUT_EXECUTOR", default="local",
         show_default=True, help="Where the work runs: this machine, or an existing Ray cluster (shared storage).",
     )(f)  # fmt: skip
+
+
+def detector_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--detector``: the analysis pass's face detector (:data:`vertcut.analysis.DETECTORS`); the command
+    receives it as ``detector``."""
+    from ..analysis import DETECTORS
+
+    return click.option(
+        "--detector", type=click.Choice(list(DETECTORS)), default="full", show_default=True,
+        help="Face detector: " + "; ".join(f"{k}: {v}" for k, v in DETECTORS.items()) + ".",
+    )(f)  # fmt: skip

@@ -82,6 +82,7 @@ class JobSpec:
     burn_lang: str | None = None  # default: the first subtitle file's language
     aspect: str = "9:16"
     reframe_mode: str = "auto"
+    detector: str = "full"  # the analysis pass's face detector (vertcut.analysis.DETECTORS)
     subtitle_preset: str = "elder-large"
     ladder: str = "h264-default"
     packages: tuple[str, ...] = ("hls", "dash", "ts", "mp4")
@@ -152,6 +153,8 @@ def _episode_key(spec: JobSpec, ep: EpisodeRender) -> str:
         "watermark_payload": f"{ep.watermark.payload:08x}" if ep.watermark is not None else None,
         "watermark_key": file_digest_text(ep.watermark) if ep.watermark is not None else None,
     }  # fmt: skip
+    if spec.detector != "full":  # (the default's keys stay those of the folders made before the option)
+        params["detector"] = spec.detector
     return stage_key(inputs, params)
 
 
@@ -221,7 +224,7 @@ def _run_locked(
     force: bool,
     executor: Executor | None,
 ) -> JobReport:
-    from ..analysis import analyse
+    from ..analysis import AnalysisParams, analyse
     from ..render.episode import render_episode, render_task
     from .plan import plan_job
 
@@ -243,7 +246,7 @@ def _run_locked(
                 planning.append(ev.text)
             collect(ev)
 
-        analysis = analyse(spec.master, sink=collect, threads=ff.threads)
+        analysis = analyse(spec.master, sink=collect, threads=ff.threads, params=AnalysisParams(detector=spec.detector))
         report.stages["analyse"] = "done"
         plan = plan_job(spec, info, analysis=analysis, ffmpeg=ff.with_sink(planned), sink=planned,
                         work=None if dry else work)  # fmt: skip

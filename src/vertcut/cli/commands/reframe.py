@@ -9,7 +9,7 @@ import click
 
 from ...reframe import parse_aspect, reframe
 from ...reframe.plan import Mode
-from ..state import get_state
+from ..state import detector_option, get_state
 
 __all__ = ["command"]
 
@@ -35,6 +35,7 @@ def _aspect(ctx: click.Context, param: click.Parameter, value: str) -> str:
     show_default=True,
     help="Camera: auto per shot, or force one behaviour.",
 )
+@detector_option
 @click.option("--size", help="Output size WxH (default 1080 on the short side).")
 @click.option("--path-out", type=click.Path(path_type=Path), help="Write the crop path (JSON) for editing.")
 @click.option("--path-in", type=click.Path(path_type=Path), help="Apply an (edited) crop path instead of planning.")
@@ -57,6 +58,7 @@ def command(
     out: Path,
     aspect: str,
     mode: str,
+    detector: str,
     size: str | None,
     path_out: Path | None,
     path_in: Path | None,
@@ -81,6 +83,11 @@ def command(
         from ...subtitles import BurnOptions
 
         burn = BurnOptions(subs, subs_preset, subs_lang or subtitle_language(subs), safe_area)
+    analysis = None
+    if detector != "full" and path_in is None:
+        from ...analysis import AnalysisParams, analyse
+
+        analysis = analyse(src, sink=st.sink, threads=st.ffmpeg().threads, params=AnalysisParams(detector=detector))
     result = reframe(
         src,
         out,
@@ -90,6 +97,7 @@ def command(
         path_in=path_in,
         path_out=path_out,
         preview=preview,
+        analysis=analysis,
         ffmpeg=st.ffmpeg(),
         sink=st.sink,
         burn=burn,

@@ -12,13 +12,13 @@ from typing import Any, cast
 
 import click
 
-from ...analysis import analyse
+from ...analysis import AnalysisParams, analyse
 from ...errors import CheckFailedError, InputError
 from ...media import probe
 from ...reframe import parse_aspect
 from ...reframe.evaluate import REAL_TARGETS, TARGETS, evaluate, measure, own_faces
 from ...reframe.plan import Mode, crop_size, plan_camera
-from ..state import get_state
+from ..state import detector_option, get_state
 
 __all__ = ["command"]
 
@@ -53,9 +53,17 @@ _ROWS = [
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder for the judge's detections (default: the vertcut cache).",
 )
+@detector_option
 @click.option("--json", "as_json", is_flag=True, help="Figures as JSON.")
 def command(
-    master: Path, truth: Path | None, aspect: str, mode: str, fps: float, judge_cache: Path | None, as_json: bool
+    master: Path,
+    truth: Path | None,
+    aspect: str,
+    mode: str,
+    fps: float,
+    judge_cache: Path | None,
+    detector: str,
+    as_json: bool,
 ) -> None:
     """Plan the camera for MASTER and measure it, and a centre crop, against faces; exit 6 if vertcut misses a target."""
     st = get_state()
@@ -74,7 +82,7 @@ def command(
 
         raw = raw_detections(master, fps=fps, cache_dir=judge_cache)
     cw, ch = crop_size(v.width, v.height, parse_aspect(aspect), v.sar)
-    analysis = analyse(master, sink=st.sink)
+    analysis = analyse(master, sink=st.sink, params=AnalysisParams(detector=detector))
     path = plan_camera(analysis, cw, ch, mode=cast(Mode, mode))
     shots = [(s.start, s.stop) for s in analysis.shots()]
     try:

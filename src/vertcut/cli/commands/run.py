@@ -9,7 +9,7 @@ import click
 
 from ...jobs import JobSpec, run_job
 from ...jobs.executor import make_executor
-from ..state import executor_options, get_state, split_csv
+from ..state import detector_option, executor_options, get_state, split_csv
 from .split import check_marker_colour, check_marker_name
 
 __all__ = ["DETERMINISTIC_THREADS", "command"]
@@ -31,6 +31,7 @@ DETERMINISTIC_THREADS = 1
 @click.option(
     "--mode", "reframe_mode", default="auto", show_default=True, help="Reframe mode: auto|static|track|center|pad."
 )
+@detector_option
 @click.option("--sub-preset", "subtitle_preset", default="elder-large", show_default=True, help="Subtitle preset.")
 @click.option("--ladder", default="h264-default", show_default=True, help="Ladder preset.")
 @click.option("--package", "packages", default="hls,dash,ts,mp4", show_default=True, help="Packages to write.")
@@ -107,6 +108,7 @@ def command(
     burn_lang: str | None,
     aspect: str,
     reframe_mode: str,
+    detector: str,
     subtitle_preset: str,
     ladder: str,
     packages: str,
@@ -154,6 +156,7 @@ def command(
         burn_lang=burn_lang,
         aspect=aspect,
         reframe_mode=reframe_mode,
+        detector=detector,
         subtitle_preset=subtitle_preset,
         ladder=ladder,
         packages=split_csv(packages),
