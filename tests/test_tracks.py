@@ -8,7 +8,7 @@ import numpy as np
 
 from vertcut.analysis import Analysis, FaceBox
 from vertcut.reframe.plan import choose_subject, crop_size, plan_camera, speaker
-from vertcut.reframe.tracks import link_tracks, persistent
+from vertcut.reframe.tracks import join_fragments, link_tracks, persistent
 from vertcut.timebase import FrameRange
 
 RATE = 25.0
@@ -193,3 +193,34 @@ def test_lost_face_hands_over_to_motion_near_it() -> None:
     a3 = Analysis(**{**a.__dict__, "motion_x": far})
     held = plan_camera(a3, CROP_W, H)
     assert len(set(held.x)) == 1
+
+
+def test_pieces_of_one_face_are_joined() -> None:
+    """The detector loses a face for 1.2 s and finds it again near where it was: one track. Pieces far
+    apart, of another size, or more than 2 s apart stay separate."""
+    again = _faces([800.0] * 10) + _faces([830.0] * 10, start=45 + 30)
+    pieces = link_tracks(again, RATE)
+    assert len(pieces) == 2
+    joined = join_fragments(pieces, RATE)
+    assert len(joined) == 1 and len(joined[0].faces) == 20 and joined[0].last == 120
+    elsewhere = _faces([800.0] * 10) + _faces([1400.0] * 10, start=75)
+    assert len(join_fragments(link_tracks(elsewhere, RATE), RATE)) == 2
+    bigger = _faces([800.0] * 10) + _faces([800.0] * 10, start=75, w=300)
+    assert len(join_fragments(link_tracks(bigger, RATE), RATE)) == 2
+    late = _faces([800.0] * 10) + _faces([800.0] * 10, start=45 + 60)
+    assert len(join_fragments(link_tracks(late, RATE), RATE)) == 2
+    # a face present all along is not taken as the continuation of one that ended beside it
+    beside = _faces([800.0] * 10) + _faces([1000.0] * 30)
+    assert sorted(len(t.faces) for t in join_fragments(link_tracks(beside, RATE), RATE)) == [10, 30]
+
+
+def test_a_miss_inside_a_track_is_bridged_not_handed_to_motion() -> None:
+    """A face missed for 1.6 s between two sightings in the same place, with motion nearby meanwhile
+    (a hand, a passer-by): the camera holds on the face instead of following the motion."""
+    n = 150
+    faces = _faces([600.0] * 6, w=300) + _faces([600.0] * 8, start=25 + 40 + 5, w=300)
+    a = _analysis(faces, n=n)
+    motion = np.full(n, np.nan, np.float32)
+    motion[30:70] = np.linspace(800, 1100, 40) / W
+    path = plan_camera(Analysis(**{**a.__dict__, "motion_x": motion}), CROP_W, H)
+    assert len(set(path.x)) == 1 and path.x[0] <= 600 and path.x[0] + CROP_W >= 900

@@ -38,7 +38,7 @@ import numpy.typing as npt
 from ..errors import InputError
 from ..fsutil import atomic_path
 from ..timebase import FrameRange
-from .tracks import Track, link_tracks, persistent
+from .tracks import Track, join_fragments, link_tracks, persistent
 
 __all__ = ["CameraPath", "Choice", "ShotPlan", "choose_subject", "crop_size", "l1_path", "plan_camera", "speaker"]
 
@@ -366,7 +366,8 @@ def subject_edges(
     crop_w: int,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Left and right edges of what the crop must hold, per frame. Where a lone subject has gone
-    undetected for longer than ``gap`` frames (turned away, occluded, walked off), the motion trend
+    undetected for longer than ``gap`` frames before its first sample or after its last (turned
+    away, occluded, walked off; a miss between two samples is interpolated), the motion trend
     stands in for its centre, frame by frame, while it stays within half a crop width of where the
     subject was last placed (so it starts at the face and follows only motion tied to it); otherwise
     the face's last (or first) box holds."""
@@ -374,7 +375,8 @@ def subject_edges(
     if len(members) != 1:
         return left, right
     track = tracks[members[0]]
-    lost = ~track.seen(frames, gap)
+    # inside the track's span a miss is bridged by interpolation (the face is there before and after it)
+    lost = ~track.seen(frames, gap) & ((frames < track.first) | (frames > track.last))
     if not lost.any():
         return left, right
     centre, half = (left + right) / 2, (right - left) / 2
@@ -429,7 +431,7 @@ def _plan_shot(
     if mode == "pad":
         return ShotPlan(shot.start, shot.stop, "pad", None, "pad requested"), centre
     rate = float(analysis.frame_rate)
-    tracks = link_tracks(analysis.faces_in(shot), rate, TRACK_GAP)
+    tracks = join_fragments(link_tracks(analysis.faces_in(shot), rate, TRACK_GAP), rate)
     # only tracks that last may move the camera: a detection on texture in one sample never does
     lasting = sorted((t for t in tracks if persistent(t, rate, MIN_TRACK_SECONDS, count)), key=lambda t: -t.weight)
     if not lasting:
