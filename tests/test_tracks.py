@@ -224,3 +224,44 @@ def test_a_miss_inside_a_track_is_bridged_not_handed_to_motion() -> None:
     motion[30:70] = np.linspace(800, 1100, 40) / W
     path = plan_camera(Analysis(**{**a.__dict__, "motion_x": motion}), CROP_W, H)
     assert len(set(path.x)) == 1 and path.x[0] <= 600 and path.x[0] + CROP_W >= 900
+
+
+def _reversals(xs: tuple[int, ...]) -> int:
+    dx = np.diff(np.asarray(xs, dtype=np.float64))
+    signs = np.sign(dx[np.abs(dx) > 0.5])
+    return int(np.sum(signs[1:] != signs[:-1]))
+
+
+def test_a_close_up_that_moves_a_little_is_held() -> None:
+    """A face two thirds of the crop wide drifting 60 px: no room for the full margin on both sides
+    all along, but a fixed crop still holds the whole drift with a smaller one: held, not followed."""
+    faces = _faces(np.linspace(700, 760, 40), w=400)
+    path = plan_camera(_analysis(faces), CROP_W, H)
+    x = path.x[0]
+    assert path.shots[0].mode == "static" and len(set(path.x)) == 1
+    assert x + 0.1 * 400 <= 700 and x + CROP_W >= 760 + 400 + 0.1 * 400
+
+
+def test_a_face_nearly_as_wide_as_the_crop_does_not_make_the_camera_shake() -> None:
+    """A close-up 520 px wide in a 606 px crop, its box jittering 10 px from sample to sample: the
+    camera absorbs the jitter (it keeps part of the free room as play) and never cuts the face."""
+    rng = np.random.default_rng(5)
+    xs = 700 + np.linspace(0, 200, 40) + rng.uniform(-10, 10, 40)
+    faces = _faces(xs, w=520)
+    path = plan_camera(_analysis(faces), CROP_W, H)
+    assert path.shots[0].mode == "track"
+    assert _reversals(path.x) <= 1
+    for f in faces:
+        assert path.x[f.frame] <= f.x + 1 and path.x[f.frame] + CROP_W >= f.x + f.w - 1
+
+
+def test_the_camera_waits_on_a_face_that_appears_after_the_cut() -> None:
+    """A face first seen a second after the cut, with motion beside it before (a body coming into
+    the light): the camera is on the face from the cut and does not wander first."""
+    n = 150
+    faces = _faces([600.0] * 20, start=25, w=300)
+    a = _analysis(faces, n=n)
+    motion = np.full(n, np.nan, np.float32)
+    motion[1:25] = np.linspace(1000, 800, 24) / W
+    path = plan_camera(Analysis(**{**a.__dict__, "motion_x": motion}), CROP_W, H)
+    assert len(set(path.x)) == 1 and path.x[0] <= 600 and path.x[0] + CROP_W >= 900

@@ -238,6 +238,7 @@ def plan_camera(
 MIN_TRACK_SECONDS = 0.5  # a face must be tracked this long before the camera moves for it
 TRACK_GAP = 0.5  # seconds a track may go undetected and continue
 MARGIN = 0.25  # face widths kept between a framed face and the crop's edge
+HOLD_MARGIN = 0.1  # face widths a held (static) frame must keep at least, its margin shrunk to fit
 SIGNIFICANT = 0.25  # a track with less than this share of the main track's weight is an extra
 DOMINANT = 1.5  # prominence ratio at which the larger, more frontal face is framed alone
 
@@ -366,30 +367,28 @@ def subject_edges(
     crop_w: int,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Left and right edges of what the crop must hold, per frame. Where a lone subject has gone
-    undetected for longer than ``gap`` frames before its first sample or after its last (turned
-    away, occluded, walked off; a miss between two samples is interpolated), the motion trend
-    stands in for its centre, frame by frame, while it stays within half a crop width of where the
-    subject was last placed (so it starts at the face and follows only motion tied to it); otherwise
-    the face's last (or first) box holds."""
+    undetected for longer than ``gap`` frames after its last sample (turned away, walked off), the
+    motion trend stands in for its centre, frame by frame, while it stays within half a crop width
+    of where the subject was last placed (so it starts at the face and follows only motion tied to
+    it); otherwise the face's last box holds. Before its first sample the first box holds (the
+    camera is on the subject from the cut, not wandering to find it), and a miss between two samples
+    is interpolated."""
     left, right = _union_edges(tracks, members, frames)
     if len(members) != 1:
         return left, right
     track = tracks[members[0]]
     # inside the track's span a miss is bridged by interpolation (the face is there before and after it)
-    lost = ~track.seen(frames, gap) & ((frames < track.first) | (frames > track.last))
+    lost = ~track.seen(frames, gap) & (frames > track.last)
     if not lost.any():
         return left, right
     centre, half = (left + right) / 2, (right - left) / 2
     out = centre.copy()
-    seen = [int(f.frame) - int(frames[0]) for f in track.faces]
-    first = min(seen)
-    # lost frames before the first sample run backwards from it, the others forwards
-    for order in (range(first - 1, -1, -1), range(first, frames.size)):
-        placed = float(centre[first])
-        for j in order:
-            if lost[j] and np.isfinite(trend[j]) and abs(trend[j] - placed) < crop_w / 2:
-                out[j] = trend[j]
-            placed = float(out[j])
+    last = track.last - int(frames[0])
+    placed = float(centre[last])
+    for j in range(last, frames.size):
+        if lost[j] and np.isfinite(trend[j]) and abs(trend[j] - placed) < crop_w / 2:
+            out[j] = trend[j]
+        placed = float(out[j])
     return out - half, out + half
 
 
@@ -442,21 +441,27 @@ def _plan_shot(
         return ShotPlan(shot.start, shot.stop, "pad", None, choice.reason), centre
     trend = _motion_trend(analysis, shot)
     left, right = subject_edges(lasting, choice.members, frames, trend, TRACK_GAP * rate, crop_w)
-    margin = MARGIN * max(lasting[k].size for k in choice.members)
+    size = max(lasting[k].size for k in choice.members)
+    margin = MARGIN * size
     target_cx = (left + right) / 2
     target = target_cx - crop_w / 2
-    # the crop must keep the whole subject with a margin: slack around its centre
-    slack_t = np.maximum(0.0, (crop_w - (right - left)) / 2 - margin)
-    slack_px = float(slack_t.min())
+    # the crop must keep the whole subject, with a margin where there is room for one: slack around
+    # its centre (at least half the free room, so a face nearly as wide as the crop still leaves the
+    # path some play instead of pinning it to every detection's jitter)
+    free = np.maximum(0.0, (crop_w - (right - left)) / 2)
+    slack_t = np.maximum(free - margin, 0.5 * free)
     spread = float(target_cx.max() - target_cx.min())
+    # a fixed crop keeps ``room`` on each side of everything the subject covers over the shot: the
+    # frame is held when that is at least HOLD_MARGIN face widths (the margin shrinks to fit)
+    room = (crop_w - float(right.max() - left.min())) / 2
     subject = choice.members[0]
     what = choice.reason
-    if mode in ("auto", "static") and (spread <= 2 * slack_px or mode == "static"):
+    if mode in ("auto", "static") and (room >= HOLD_MARGIN * size or mode == "static"):
         others = [lasting[k].edges(frames) for k in range(len(lasting)) if k not in choice.members]
-        if mode == "static" and spread > 2 * slack_px:
+        if room < HOLD_MARGIN * size:
             x = float(np.clip((target.max() + target.min()) / 2, lo, hi))
         else:
-            x = _static_x(left, right, margin, crop_w, lo, hi, others)
+            x = _static_x(left, right, min(margin, room), crop_w, lo, hi, others)
         return ShotPlan(
             shot.start, shot.stop, "static", subject, f"{what}; subject moves {spread:.0f} px, fits"
         ), np.full(count, x)
