@@ -265,3 +265,25 @@ def test_the_camera_waits_on_a_face_that_appears_after_the_cut() -> None:
     motion[1:25] = np.linspace(1000, 800, 24) / W
     path = plan_camera(Analysis(**{**a.__dict__, "motion_x": motion}), CROP_W, H)
     assert len(set(path.x)) == 1 and path.x[0] <= 600 and path.x[0] + CROP_W >= 900
+
+
+def test_static_crop_does_not_cut_a_face_seen_briefly() -> None:
+    """A second face seen on two samples only (too brief to move the camera) beside a held subject:
+    the crop still does not run its edge through it (with a safety margin), and does not move."""
+    faces = _faces([800.0] * 40, w=200) + _faces([1150.0] * 2, start=100, w=60)
+    path = plan_camera(_analysis(faces), CROP_W, H)
+    x = path.x[0]
+    assert len(set(path.x)) == 1 and x <= 800 and x + CROP_W >= 1000
+    assert x + CROP_W <= 1150 - 0.25 * 60 or x + CROP_W >= 1210 + 0.25 * 60
+
+
+def test_a_face_wider_than_the_crop_is_shown_whole() -> None:
+    """An extreme close-up, the face wider than the crop for a second: every crop would cut it, so
+    the shot is the whole frame over a blurred copy; one such detection alone does not do that."""
+    wide = _faces(np.linspace(600, 700, 8), w=700)
+    path = plan_camera(_analysis(wide, n=60), CROP_W, H)
+    assert path.shots[0].mode == "pad" and "wider" in path.shots[0].reason
+    once = [*_faces([800.0] * 12, w=200), FaceBox(30, 600.0, 300.0, 700.0, 700.0, 0.9)]
+    assert plan_camera(_analysis(once, n=60), CROP_W, H).shots[0].mode != "pad"
+    # asked for a crop ("track"/"static"), the planner still crops
+    assert plan_camera(_analysis(wide, n=60), CROP_W, H, mode="track").shots[0].mode != "pad"

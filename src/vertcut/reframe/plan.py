@@ -399,20 +399,31 @@ def _static_x(
     crop_w: int,
     lo: float,
     hi: float,
-    others: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
+    others: npt.NDArray[np.float64],
 ) -> float:
-    """A fixed crop holding ``left..right`` (with margins), placed to cut as few other faces in part as it can."""  # fmt: skip
+    """A fixed crop holding ``left..right`` (with margins), placed among the positions that do to cut
+    as few other faces in part as it can (each face either wholly in or wholly out), then centred.
+    ``others`` are the other faces' sampled boxes, ``(x0, x1)`` rows: every detection of the shot
+    not on the subject (a face seen briefly does not move the camera, but a fixed crop still should
+    not run its edge through it). Holding another face wholly is not sought beyond that: for a small
+    face the detectors' boxes differ by a third of its width, so an edge placed just outside one
+    detector's box grazes the face in another's."""
     a = max(lo, float(right.max()) + margin - crop_w)
     b = min(hi, float(left.min()) - margin)
     mid = float(np.clip((a + b) / 2, lo, hi))
-    if not others or b <= a:
+    if not others.size or b <= a:
         return mid
-    candidates = np.unique(np.concatenate([np.linspace(a, b, 33), [mid]]))
-    cost = np.zeros(candidates.size)
-    for ol, orr in others:
-        overlap = np.minimum(orr[None, :], candidates[:, None] + crop_w) - np.maximum(ol[None, :], candidates[:, None])
-        cost += ((overlap > 0) & (overlap < (orr - ol)[None, :])).sum(axis=1)
-    cost += np.abs(candidates - mid) / max(1.0, crop_w)  # ties: the centred position
+    # each face with a safety margin (:data:`MARGIN` of its width: detectors draw a face's box a
+    # few pixels apart), so an edge placed by one detector's box does not graze the face in another's
+    pad = MARGIN * (others[:, 1] - others[:, 0])
+    ol, orr = others[:, 0] - pad, others[:, 1] + pad
+    # the positions where another face just comes wholly in or goes wholly out are candidates too
+    edges = np.concatenate([ol, orr - crop_w, orr, ol - crop_w])
+    candidates = np.unique(np.concatenate([np.linspace(a, b, 33), [mid], edges[(edges >= a) & (edges <= b)]]))
+    overlap = np.minimum(orr[None, :], candidates[:, None] + crop_w) - np.maximum(ol[None, :], candidates[:, None])
+    width = (orr - ol)[None, :]
+    cut = ((overlap > 0) & (overlap < width - 1e-6)).sum(axis=1)
+    cost = cut + np.abs(candidates - mid) / max(1.0, crop_w)  # ties: the centred position
     return float(candidates[int(np.argmin(cost))])
 
 
@@ -430,7 +441,10 @@ def _plan_shot(
     if mode == "pad":
         return ShotPlan(shot.start, shot.stop, "pad", None, "pad requested"), centre
     rate = float(analysis.frame_rate)
-    tracks = join_fragments(link_tracks(analysis.faces_in(shot), rate, TRACK_GAP), rate)
+    found = list(analysis.faces_in(shot))
+    if mode == "auto" and _too_wide(found, crop_w, rate, count):
+        return ShotPlan(shot.start, shot.stop, "pad", None, "a face wider than the crop: the whole frame"), centre
+    tracks = join_fragments(link_tracks(found, rate, TRACK_GAP), rate)
     # only tracks that last may move the camera: a detection on texture in one sample never does
     lasting = sorted((t for t in tracks if persistent(t, rate, MIN_TRACK_SECONDS, count)), key=lambda t: -t.weight)
     if not lasting:
@@ -457,7 +471,9 @@ def _plan_shot(
     subject = choice.members[0]
     what = choice.reason
     if mode in ("auto", "static") and (room >= HOLD_MARGIN * size or mode == "static"):
-        others = [lasting[k].edges(frames) for k in range(len(lasting)) if k not in choice.members]
+        mine = {id(f) for k in choice.members for f in lasting[k].faces}
+        others = np.array([(f.x, f.x + f.w) for t in tracks for f in t.faces if id(f) not in mine], np.float64)
+        others = others.reshape(-1, 2)
         if room < HOLD_MARGIN * size:
             x = float(np.clip((target.max() + target.min()) / 2, lo, hi))
         else:
@@ -473,6 +489,18 @@ def _plan_shot(
     path = l1_path(target[grid], slack_t[grid], lo, hi, max_step=MAX_SPEED * crop_w * step)
     full = np.interp(np.arange(count), grid, path)
     return ShotPlan(shot.start, shot.stop, "track", subject, f"{what}; subject moves {spread:.0f} px"), full
+
+
+def _too_wide(faces: list[Any], crop_w: int, rate: float, count: int) -> bool:
+    """Whether the shot is a close-up too big for the crop: a face wider than the crop on at least
+    half the frames the detector found faces on, those frames spanning :data:`MIN_TRACK_SECONDS`
+    (or most of a shorter shot). No crop holds such a face, and every position cuts it; the whole
+    frame over a blurred copy shows it (one detection that large does not decide it)."""
+    frames = {int(f.frame) for f in faces}
+    wide = sorted({int(f.frame) for f in faces if f.w > crop_w})
+    if len(wide) < 2 or 2 * len(wide) < len(frames):
+        return False
+    return wide[-1] - wide[0] + 1 >= min(MIN_TRACK_SECONDS * rate, 0.8 * count)
 
 
 def _plan_no_face(
