@@ -287,3 +287,18 @@ def test_a_face_wider_than_the_crop_is_shown_whole() -> None:
     assert plan_camera(_analysis(once, n=60), CROP_W, H).shots[0].mode != "pad"
     # asked for a crop ("track"/"static"), the planner still crops
     assert plan_camera(_analysis(wide, n=60), CROP_W, H, mode="track").shots[0].mode != "pad"
+
+
+def test_a_speaker_is_not_told_from_a_chance_correlation() -> None:
+    """Mouth motion following the sound at r = 0.76: over 4 samples (a 0.8 s shot) that is chance
+    about one time in eight, so no speaker is told; the same pattern over 12 samples tells one."""
+    levels = np.array([1.0, 2.0, 3.0, 4.0])
+    mouth_a, mouth_b = [1.0, 3.0, 2.0, 3.5], [2.0, 1.0, 1.5, 1.2]
+    for reps, told in ((1, False), (3, True)):
+        n = 20 * reps
+        rms = np.repeat(np.tile(levels, reps), 5).astype(np.float32)  # constant over each sample's window
+        frames = range(2, n, 5)
+        a = [FaceBox(f, 200.0, 400.0, 150.0, 150.0, 0.9, 1.0, mouth_a[k % 4]) for k, f in enumerate(frames)]
+        b = [FaceBox(f, 1500.0, 400.0, 150.0, 150.0, 0.9, 1.0, mouth_b[k % 4]) for k, f in enumerate(frames)]
+        tracks = sorted(link_tracks(a + b, RATE), key=lambda t: -t.weight)
+        assert (speaker(tracks, rms, (0, 1)) is not None) is told

@@ -241,6 +241,7 @@ MARGIN = 0.25  # face widths kept between a framed face and the crop's edge
 HOLD_MARGIN = 0.1  # face widths a held (static) frame must keep at least, its margin shrunk to fit
 SIGNIFICANT = 0.25  # a track with less than this share of the main track's weight is an extra
 DOMINANT = 1.5  # prominence ratio at which the larger, more frontal face is framed alone
+SPEAKER_T = 1.7  # Student's t a mouth-audio correlation needs to tell the speaker (one-sided, ~5 %)
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,8 @@ def speaker(
     Each face's mouth motion (from the analysis, one value a sample) is correlated with the audio's
     energy around that sample (a 200 ms window at 25 fps); the speaker's mouth moves when there is
     sound, a listener's does not. Told only when one face correlates clearly (r >= 0.3, 0.15 above
-    every other member) and its mouth moves visibly at all (mean >= 0.3 luma levels).
+    every other member, and significantly: r = 0.67 over 4 samples is chance one time in six) and
+    its mouth moves visibly at all (mean >= 0.3 luma levels).
     """
     rms = np.asarray(audio_rms, dtype=np.float64)
     if rms.size == 0 or not np.isfinite(rms).any():
@@ -292,7 +294,13 @@ def speaker(
             result.append((k, 0.0, 0.0))
             continue
         r = float(np.corrcoef(mouth[ok], smooth[frames[ok]])[0, 1])
-        result.append((k, r if np.isfinite(r) else 0.0, float(mouth[ok].mean())))
+        r = r if np.isfinite(r) else 0.0
+        # a correlation over a handful of samples is chance as often as not: it counts only where
+        # it is significant (Student's t over n - 2 degrees of freedom, one-sided, about 5 %)
+        n = int(ok.sum())
+        if r * np.sqrt((n - 2) / max(1e-9, 1 - r * r)) < SPEAKER_T:
+            r = min(r, 0.0)
+        result.append((k, r, float(mouth[ok].mean())))
     result.sort(key=lambda v: -v[1])
     best = result[0]
     runner_up = result[1][1] if len(result) > 1 else 0.0
