@@ -24,6 +24,7 @@ motion signal stand in where a track has gone unseen for longer than the gap
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -191,16 +192,19 @@ def join_fragments(tracks: Sequence[Track], frame_rate: float, max_gap: float = 
     that starts after another has ended, at most ``max_gap`` seconds later, with its first box of a
     similar size (0.6-1.6) and its centre within :data:`REJOIN_DISTANCE` face widths of the other's
     last box, continues it. Greedy, the nearest pair first; a piece has at most one successor and one
-    predecessor, so two people who take turns in the same place stay apart only if a detection of
-    one overlaps the other in time."""
+    predecessor. Two people who take turns in one spot, at one size, within ``max_gap`` are taken
+    for one person: the limit of joining by place alone."""
     gap_frames = max_gap * frame_rate
+    order = sorted(range(len(tracks)), key=lambda k: tracks[k].first)
+    starts = [tracks[k].first for k in order]
     pairs: list[tuple[float, int, int]] = []
     for i, a in enumerate(tracks):
         end = a.faces[-1]
-        for j, b in enumerate(tracks):
-            start = b.faces[0]
-            if i == j or not 0 < start.frame - end.frame <= gap_frames:
-                continue
+        # only the pieces starting within the gap after this one ends (sorted by start: no n^2 scan)
+        lo = bisect.bisect_right(starts, int(end.frame))
+        hi = bisect.bisect_right(starts, float(end.frame) + gap_frames)
+        for j in order[lo:hi]:
+            start = tracks[j].faces[0]
             if not 0.6 <= start.w / max(end.w, 1e-6) <= 1.6:
                 continue
             dist = np.hypot(
