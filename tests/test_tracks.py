@@ -8,7 +8,7 @@ import numpy as np
 
 from vertcut.analysis import Analysis, FaceBox
 from vertcut.reframe.plan import choose_subject, crop_size, plan_camera, speaker
-from vertcut.reframe.tracks import link_tracks, persistent
+from vertcut.reframe.tracks import join_fragments, link_tracks, persistent
 from vertcut.timebase import FrameRange
 
 RATE = 25.0
@@ -193,3 +193,112 @@ def test_lost_face_hands_over_to_motion_near_it() -> None:
     a3 = Analysis(**{**a.__dict__, "motion_x": far})
     held = plan_camera(a3, CROP_W, H)
     assert len(set(held.x)) == 1
+
+
+def test_pieces_of_one_face_are_joined() -> None:
+    """The detector loses a face for 1.2 s and finds it again near where it was: one track. Pieces far
+    apart, of another size, or more than 2 s apart stay separate."""
+    again = _faces([800.0] * 10) + _faces([830.0] * 10, start=45 + 30)
+    pieces = link_tracks(again, RATE)
+    assert len(pieces) == 2
+    joined = join_fragments(pieces, RATE)
+    assert len(joined) == 1 and len(joined[0].faces) == 20 and joined[0].last == 120
+    elsewhere = _faces([800.0] * 10) + _faces([1400.0] * 10, start=75)
+    assert len(join_fragments(link_tracks(elsewhere, RATE), RATE)) == 2
+    bigger = _faces([800.0] * 10) + _faces([800.0] * 10, start=75, w=300)
+    assert len(join_fragments(link_tracks(bigger, RATE), RATE)) == 2
+    late = _faces([800.0] * 10) + _faces([800.0] * 10, start=45 + 60)
+    assert len(join_fragments(link_tracks(late, RATE), RATE)) == 2
+    # a face present all along is not taken as the continuation of one that ended beside it
+    beside = _faces([800.0] * 10) + _faces([1000.0] * 30)
+    assert sorted(len(t.faces) for t in join_fragments(link_tracks(beside, RATE), RATE)) == [10, 30]
+
+
+def test_a_miss_inside_a_track_is_bridged_not_handed_to_motion() -> None:
+    """A face missed for 1.6 s between two sightings in the same place, with motion nearby meanwhile
+    (a hand, a passer-by): the camera holds on the face instead of following the motion."""
+    n = 150
+    faces = _faces([600.0] * 6, w=300) + _faces([600.0] * 8, start=25 + 40 + 5, w=300)
+    a = _analysis(faces, n=n)
+    motion = np.full(n, np.nan, np.float32)
+    motion[30:70] = np.linspace(800, 1100, 40) / W
+    path = plan_camera(Analysis(**{**a.__dict__, "motion_x": motion}), CROP_W, H)
+    assert len(set(path.x)) == 1 and path.x[0] <= 600 and path.x[0] + CROP_W >= 900
+
+
+def _reversals(xs: tuple[int, ...]) -> int:
+    dx = np.diff(np.asarray(xs, dtype=np.float64))
+    signs = np.sign(dx[np.abs(dx) > 0.5])
+    return int(np.sum(signs[1:] != signs[:-1]))
+
+
+def test_a_close_up_that_moves_a_little_is_held() -> None:
+    """A face two thirds of the crop wide drifting 60 px: no room for the full margin on both sides
+    all along, but a fixed crop still holds the whole drift with a smaller one: held, not followed."""
+    faces = _faces(np.linspace(700, 760, 40), w=400)
+    path = plan_camera(_analysis(faces), CROP_W, H)
+    x = path.x[0]
+    assert path.shots[0].mode == "static" and len(set(path.x)) == 1
+    assert x + 0.1 * 400 <= 700 and x + CROP_W >= 760 + 400 + 0.1 * 400
+
+
+def test_a_face_nearly_as_wide_as_the_crop_does_not_make_the_camera_shake() -> None:
+    """A close-up 520 px wide in a 606 px crop, its box jittering 10 px from sample to sample: the
+    camera absorbs the jitter (it keeps part of the free room as play) and never cuts the face."""
+    rng = np.random.default_rng(5)
+    xs = 700 + np.linspace(0, 200, 40) + rng.uniform(-10, 10, 40)
+    faces = _faces(xs, w=520)
+    path = plan_camera(_analysis(faces), CROP_W, H)
+    assert path.shots[0].mode == "track"
+    assert _reversals(path.x) <= 1
+    for f in faces:
+        assert path.x[f.frame] <= f.x + 1 and path.x[f.frame] + CROP_W >= f.x + f.w - 1
+
+
+def test_the_camera_waits_on_a_face_that_appears_after_the_cut() -> None:
+    """A face first seen a second after the cut, with motion beside it before (a body coming into
+    the light): the camera is on the face from the cut and does not wander first."""
+    n = 150
+    faces = _faces([600.0] * 20, start=25, w=300)
+    a = _analysis(faces, n=n)
+    motion = np.full(n, np.nan, np.float32)
+    motion[1:25] = np.linspace(1000, 800, 24) / W
+    path = plan_camera(Analysis(**{**a.__dict__, "motion_x": motion}), CROP_W, H)
+    assert len(set(path.x)) == 1 and path.x[0] <= 600 and path.x[0] + CROP_W >= 900
+
+
+def test_static_crop_does_not_cut_a_face_seen_briefly() -> None:
+    """A second face seen on two samples only (too brief to move the camera) beside a held subject:
+    the crop still does not run its edge through it (with a safety margin), and does not move."""
+    faces = _faces([800.0] * 40, w=200) + _faces([1150.0] * 2, start=100, w=60)
+    path = plan_camera(_analysis(faces), CROP_W, H)
+    x = path.x[0]
+    assert len(set(path.x)) == 1 and x <= 800 and x + CROP_W >= 1000
+    assert x + CROP_W <= 1150 - 0.25 * 60 or x + CROP_W >= 1210 + 0.25 * 60
+
+
+def test_a_face_wider_than_the_crop_is_shown_whole() -> None:
+    """An extreme close-up, the face wider than the crop for a second: every crop would cut it, so
+    the shot is the whole frame over a blurred copy; one such detection alone does not do that."""
+    wide = _faces(np.linspace(600, 700, 8), w=700)
+    path = plan_camera(_analysis(wide, n=60), CROP_W, H)
+    assert path.shots[0].mode == "pad" and "wider" in path.shots[0].reason
+    once = [*_faces([800.0] * 12, w=200), FaceBox(30, 600.0, 300.0, 700.0, 700.0, 0.9)]
+    assert plan_camera(_analysis(once, n=60), CROP_W, H).shots[0].mode != "pad"
+    # asked for a crop ("track"/"static"), the planner still crops
+    assert plan_camera(_analysis(wide, n=60), CROP_W, H, mode="track").shots[0].mode != "pad"
+
+
+def test_a_speaker_is_not_told_from_a_chance_correlation() -> None:
+    """Mouth motion following the sound at r = 0.76: over 4 samples (a 0.8 s shot) that is chance
+    about one time in eight, so no speaker is told; the same pattern over 12 samples tells one."""
+    levels = np.array([1.0, 2.0, 3.0, 4.0])
+    mouth_a, mouth_b = [1.0, 3.0, 2.0, 3.5], [2.0, 1.0, 1.5, 1.2]
+    for reps, told in ((1, False), (3, True)):
+        n = 20 * reps
+        rms = np.repeat(np.tile(levels, reps), 5).astype(np.float32)  # constant over each sample's window
+        frames = range(2, n, 5)
+        a = [FaceBox(f, 200.0, 400.0, 150.0, 150.0, 0.9, 1.0, mouth_a[k % 4]) for k, f in enumerate(frames)]
+        b = [FaceBox(f, 1500.0, 400.0, 150.0, 150.0, 0.9, 1.0, mouth_b[k % 4]) for k, f in enumerate(frames)]
+        tracks = sorted(link_tracks(a + b, RATE), key=lambda t: -t.weight)
+        assert (speaker(tracks, rms, (0, 1)) is not None) is told

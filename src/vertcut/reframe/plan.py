@@ -38,7 +38,7 @@ import numpy.typing as npt
 from ..errors import InputError
 from ..fsutil import atomic_path
 from ..timebase import FrameRange
-from .tracks import Track, link_tracks, persistent
+from .tracks import Track, join_fragments, link_tracks, persistent
 
 __all__ = ["CameraPath", "Choice", "ShotPlan", "choose_subject", "crop_size", "l1_path", "plan_camera", "speaker"]
 
@@ -238,8 +238,10 @@ def plan_camera(
 MIN_TRACK_SECONDS = 0.5  # a face must be tracked this long before the camera moves for it
 TRACK_GAP = 0.5  # seconds a track may go undetected and continue
 MARGIN = 0.25  # face widths kept between a framed face and the crop's edge
+HOLD_MARGIN = 0.1  # face widths a held (static) frame must keep at least, its margin shrunk to fit
 SIGNIFICANT = 0.25  # a track with less than this share of the main track's weight is an extra
 DOMINANT = 1.5  # prominence ratio at which the larger, more frontal face is framed alone
+SPEAKER_T = 1.7  # Student's t a mouth-audio correlation needs to tell the speaker (one-sided, ~5 %)
 
 
 @dataclass(frozen=True)
@@ -273,7 +275,8 @@ def speaker(
     Each face's mouth motion (from the analysis, one value a sample) is correlated with the audio's
     energy around that sample (a 200 ms window at 25 fps); the speaker's mouth moves when there is
     sound, a listener's does not. Told only when one face correlates clearly (r >= 0.3, 0.15 above
-    every other member) and its mouth moves visibly at all (mean >= 0.3 luma levels).
+    every other member, and significantly: r = 0.67 over 4 samples is chance one time in six) and
+    its mouth moves visibly at all (mean >= 0.3 luma levels).
     """
     rms = np.asarray(audio_rms, dtype=np.float64)
     if rms.size == 0 or not np.isfinite(rms).any():
@@ -291,7 +294,13 @@ def speaker(
             result.append((k, 0.0, 0.0))
             continue
         r = float(np.corrcoef(mouth[ok], smooth[frames[ok]])[0, 1])
-        result.append((k, r if np.isfinite(r) else 0.0, float(mouth[ok].mean())))
+        r = r if np.isfinite(r) else 0.0
+        # a correlation over a handful of samples is chance as often as not: it counts only where
+        # it is significant (Student's t over n - 2 degrees of freedom, one-sided, about 5 %)
+        n = int(ok.sum())
+        if r * np.sqrt((n - 2) / max(1e-9, 1 - r * r)) < SPEAKER_T:
+            r = min(r, 0.0)
+        result.append((k, r, float(mouth[ok].mean())))
     result.sort(key=lambda v: -v[1])
     best = result[0]
     runner_up = result[1][1] if len(result) > 1 else 0.0
@@ -366,28 +375,28 @@ def subject_edges(
     crop_w: int,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Left and right edges of what the crop must hold, per frame. Where a lone subject has gone
-    undetected for longer than ``gap`` frames (turned away, occluded, walked off), the motion trend
-    stands in for its centre, frame by frame, while it stays within half a crop width of where the
-    subject was last placed (so it starts at the face and follows only motion tied to it); otherwise
-    the face's last (or first) box holds."""
+    undetected for longer than ``gap`` frames after its last sample (turned away, walked off), the
+    motion trend stands in for its centre, frame by frame, while it stays within half a crop width
+    of where the subject was last placed (so it starts at the face and follows only motion tied to
+    it); otherwise the face's last box holds. Before its first sample the first box holds (the
+    camera is on the subject from the cut, not wandering to find it), and a miss between two samples
+    is interpolated."""
     left, right = _union_edges(tracks, members, frames)
     if len(members) != 1:
         return left, right
     track = tracks[members[0]]
-    lost = ~track.seen(frames, gap)
+    # inside the track's span a miss is bridged by interpolation (the face is there before and after it)
+    lost = ~track.seen(frames, gap) & (frames > track.last)
     if not lost.any():
         return left, right
     centre, half = (left + right) / 2, (right - left) / 2
     out = centre.copy()
-    seen = [int(f.frame) - int(frames[0]) for f in track.faces]
-    first = min(seen)
-    # lost frames before the first sample run backwards from it, the others forwards
-    for order in (range(first - 1, -1, -1), range(first, frames.size)):
-        placed = float(centre[first])
-        for j in order:
-            if lost[j] and np.isfinite(trend[j]) and abs(trend[j] - placed) < crop_w / 2:
-                out[j] = trend[j]
-            placed = float(out[j])
+    last = track.last - int(frames[0])
+    placed = float(centre[last])
+    for j in range(last, frames.size):
+        if lost[j] and np.isfinite(trend[j]) and abs(trend[j] - placed) < crop_w / 2:
+            out[j] = trend[j]
+        placed = float(out[j])
     return out - half, out + half
 
 
@@ -398,20 +407,31 @@ def _static_x(
     crop_w: int,
     lo: float,
     hi: float,
-    others: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
+    others: npt.NDArray[np.float64],
 ) -> float:
-    """A fixed crop holding ``left..right`` (with margins), placed to cut as few other faces in part as it can."""  # fmt: skip
+    """A fixed crop holding ``left..right`` (with margins), placed among the positions that do to cut
+    as few other faces in part as it can (each face either wholly in or wholly out), then centred.
+    ``others`` are the other faces' sampled boxes, ``(x0, x1)`` rows: every detection of the shot
+    not on the subject (a face seen briefly does not move the camera, but a fixed crop still should
+    not run its edge through it). Holding another face wholly is not sought beyond that: for a small
+    face the detectors' boxes differ by a third of its width, so an edge placed just outside one
+    detector's box grazes the face in another's."""
     a = max(lo, float(right.max()) + margin - crop_w)
     b = min(hi, float(left.min()) - margin)
     mid = float(np.clip((a + b) / 2, lo, hi))
-    if not others or b <= a:
+    if not others.size or b <= a:
         return mid
-    candidates = np.unique(np.concatenate([np.linspace(a, b, 33), [mid]]))
-    cost = np.zeros(candidates.size)
-    for ol, orr in others:
-        overlap = np.minimum(orr[None, :], candidates[:, None] + crop_w) - np.maximum(ol[None, :], candidates[:, None])
-        cost += ((overlap > 0) & (overlap < (orr - ol)[None, :])).sum(axis=1)
-    cost += np.abs(candidates - mid) / max(1.0, crop_w)  # ties: the centred position
+    # each face with a safety margin (:data:`MARGIN` of its width: detectors draw a face's box a
+    # few pixels apart), so an edge placed by one detector's box does not graze the face in another's
+    pad = MARGIN * (others[:, 1] - others[:, 0])
+    ol, orr = others[:, 0] - pad, others[:, 1] + pad
+    # the positions where another face just comes wholly in or goes wholly out are candidates too
+    edges = np.concatenate([ol, orr - crop_w, orr, ol - crop_w])
+    candidates = np.unique(np.concatenate([np.linspace(a, b, 33), [mid], edges[(edges >= a) & (edges <= b)]]))
+    overlap = np.minimum(orr[None, :], candidates[:, None] + crop_w) - np.maximum(ol[None, :], candidates[:, None])
+    width = (orr - ol)[None, :]
+    cut = ((overlap > 0) & (overlap < width - 1e-6)).sum(axis=1)
+    cost = cut + np.abs(candidates - mid) / max(1.0, crop_w)  # ties: the centred position
     return float(candidates[int(np.argmin(cost))])
 
 
@@ -429,7 +449,10 @@ def _plan_shot(
     if mode == "pad":
         return ShotPlan(shot.start, shot.stop, "pad", None, "pad requested"), centre
     rate = float(analysis.frame_rate)
-    tracks = link_tracks(analysis.faces_in(shot), rate, TRACK_GAP)
+    found = list(analysis.faces_in(shot))
+    if mode == "auto" and _too_wide(found, crop_w, rate, count):
+        return ShotPlan(shot.start, shot.stop, "pad", None, "a face wider than the crop: the whole frame"), centre
+    tracks = join_fragments(link_tracks(found, rate, TRACK_GAP), rate)
     # only tracks that last may move the camera: a detection on texture in one sample never does
     lasting = sorted((t for t in tracks if persistent(t, rate, MIN_TRACK_SECONDS, count)), key=lambda t: -t.weight)
     if not lasting:
@@ -440,21 +463,29 @@ def _plan_shot(
         return ShotPlan(shot.start, shot.stop, "pad", None, choice.reason), centre
     trend = _motion_trend(analysis, shot)
     left, right = subject_edges(lasting, choice.members, frames, trend, TRACK_GAP * rate, crop_w)
-    margin = MARGIN * max(lasting[k].size for k in choice.members)
+    size = max(lasting[k].size for k in choice.members)
+    margin = MARGIN * size
     target_cx = (left + right) / 2
     target = target_cx - crop_w / 2
-    # the crop must keep the whole subject with a margin: slack around its centre
-    slack_t = np.maximum(0.0, (crop_w - (right - left)) / 2 - margin)
-    slack_px = float(slack_t.min())
+    # the crop must keep the whole subject, with a margin where there is room for one: slack around
+    # its centre (at least half the free room, so a face nearly as wide as the crop still leaves the
+    # path some play instead of pinning it to every detection's jitter)
+    free = np.maximum(0.0, (crop_w - (right - left)) / 2)
+    slack_t = np.maximum(free - margin, 0.5 * free)
     spread = float(target_cx.max() - target_cx.min())
+    # a fixed crop keeps ``room`` on each side of everything the subject covers over the shot: the
+    # frame is held when that is at least HOLD_MARGIN face widths (the margin shrinks to fit)
+    room = (crop_w - float(right.max() - left.min())) / 2
     subject = choice.members[0]
     what = choice.reason
-    if mode in ("auto", "static") and (spread <= 2 * slack_px or mode == "static"):
-        others = [lasting[k].edges(frames) for k in range(len(lasting)) if k not in choice.members]
-        if mode == "static" and spread > 2 * slack_px:
+    if mode in ("auto", "static") and (room >= HOLD_MARGIN * size or mode == "static"):
+        mine = {id(f) for k in choice.members for f in lasting[k].faces}
+        others = np.array([(f.x, f.x + f.w) for t in tracks for f in t.faces if id(f) not in mine], np.float64)
+        others = others.reshape(-1, 2)
+        if room < HOLD_MARGIN * size:
             x = float(np.clip((target.max() + target.min()) / 2, lo, hi))
         else:
-            x = _static_x(left, right, margin, crop_w, lo, hi, others)
+            x = _static_x(left, right, min(margin, room), crop_w, lo, hi, others)
         return ShotPlan(
             shot.start, shot.stop, "static", subject, f"{what}; subject moves {spread:.0f} px, fits"
         ), np.full(count, x)
@@ -466,6 +497,18 @@ def _plan_shot(
     path = l1_path(target[grid], slack_t[grid], lo, hi, max_step=MAX_SPEED * crop_w * step)
     full = np.interp(np.arange(count), grid, path)
     return ShotPlan(shot.start, shot.stop, "track", subject, f"{what}; subject moves {spread:.0f} px"), full
+
+
+def _too_wide(faces: list[Any], crop_w: int, rate: float, count: int) -> bool:
+    """Whether the shot is a close-up too big for the crop: a face wider than the crop on at least
+    half the frames the detector found faces on, those frames spanning :data:`MIN_TRACK_SECONDS`
+    (or most of a shorter shot). No crop holds such a face, and every position cuts it; the whole
+    frame over a blurred copy shows it (one detection that large does not decide it)."""
+    frames = {int(f.frame) for f in faces}
+    wide = sorted({int(f.frame) for f in faces if f.w > crop_w})
+    if len(wide) < 2 or 2 * len(wide) < len(frames):
+        return False
+    return wide[-1] - wide[0] + 1 >= min(MIN_TRACK_SECONDS * rate, 0.8 * count)
 
 
 def _plan_no_face(

@@ -12,6 +12,11 @@ Only a track that lasts (:func:`persistent`: at least ``min_seconds`` from its f
 end of its last one, and two samples) may move the camera: a detection on texture in one sample, or a
 flicker of two, never does.
 
+A face the detector loses for a while (turned away, blurred by a move, occluded) comes back as a new
+track; :func:`join_fragments` joins such pieces when the later one starts, within a few seconds of
+the earlier one's end, at a similar size near where that one was last seen: the same person in the
+same shot, as an editor would read it.
+
 Between its samples a track's box is interpolated and outside them it holds; the planner lets the
 motion signal stand in where a track has gone unseen for longer than the gap
 (:func:`vertcut.reframe.plan.subject_edges`).
@@ -19,6 +24,7 @@ motion signal stand in where a track has gone unseen for longer than the gap
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Track", "iou", "link_tracks", "persistent"]
+__all__ = ["Track", "iou", "join_fragments", "link_tracks", "persistent"]
 
 
 @dataclass(frozen=True)
@@ -175,3 +181,53 @@ def persistent(track: Track, frame_rate: float, min_seconds: float = 0.5, shot_f
     if shot_frames is not None:
         need = min(need, 0.8 * shot_frames)
     return track.duration() >= need
+
+
+REJOIN_SECONDS = 2.0  # the longest detector miss across which two pieces of one face are joined
+REJOIN_DISTANCE = 1.0  # face widths between the end of one piece and the start of the next
+
+
+def join_fragments(tracks: Sequence[Track], frame_rate: float, max_gap: float = REJOIN_SECONDS) -> list[Track]:
+    """Join the pieces of one face broken by detector misses (see the module's docstring): a track
+    that starts after another has ended, at most ``max_gap`` seconds later, with its first box of a
+    similar size (0.6-1.6) and its centre within :data:`REJOIN_DISTANCE` face widths of the other's
+    last box, continues it. Greedy, the nearest pair first; a piece has at most one successor and one
+    predecessor. Two people who take turns in one spot, at one size, within ``max_gap`` are taken
+    for one person: the limit of joining by place alone."""
+    gap_frames = max_gap * frame_rate
+    order = sorted(range(len(tracks)), key=lambda k: tracks[k].first)
+    starts = [tracks[k].first for k in order]
+    pairs: list[tuple[float, int, int]] = []
+    for i, a in enumerate(tracks):
+        end = a.faces[-1]
+        # only the pieces starting within the gap after this one ends (sorted by start: no n^2 scan)
+        lo = bisect.bisect_right(starts, int(end.frame))
+        hi = bisect.bisect_right(starts, float(end.frame) + gap_frames)
+        for j in order[lo:hi]:
+            start = tracks[j].faces[0]
+            if not 0.6 <= start.w / max(end.w, 1e-6) <= 1.6:
+                continue
+            dist = np.hypot(
+                (start.x + start.w / 2) - (end.x + end.w / 2), (start.y + start.h / 2) - (end.y + end.h / 2)
+            )
+            near = float(dist / max(end.w, start.w, 1e-6))
+            if near <= REJOIN_DISTANCE:
+                pairs.append((near, i, j))
+    nxt: dict[int, int] = {}
+    prev: dict[int, int] = {}
+    for _, i, j in sorted(pairs):
+        if i in nxt or j in prev:
+            continue
+        nxt[i] = j
+        prev[j] = i
+    out: list[Track] = []
+    for i in range(len(tracks)):
+        if i in prev:
+            continue
+        faces = list(tracks[i].faces)
+        k = i
+        while k in nxt:
+            k = nxt[k]
+            faces += tracks[k].faces
+        out.append(Track(tuple(faces)))
+    return out
