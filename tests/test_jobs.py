@@ -90,7 +90,7 @@ def test_batch_file_takes_every_job_option(tmp_path: Path) -> None:
 
     f = tmp_path / "series.toml"
     f.write_text(
-        '[defaults]\nburn_lang = "en"\naspect = "4:5"\nreframe_mode = "track"\npackages = ["hls"]\n'
+        '[defaults]\nburn_lang = "en"\naspect = "4:5"\nreframe_mode = "track"\ndetector = "short"\npackages = ["hls"]\n'
         'free_episodes = 3\nsnap = "12f"\nvmaf = true\njobs = 2\nsubs_soft = ["en"]\nlabels = ["filing", "aigc"]\n'
         'label_values = ["filing=(2025)123"]\nseries = "Rebirth"\nwatermark = "tiktok-eu"\n'
         'marker_colour = "red"\nmarker_name = "^EP"\n'
@@ -99,13 +99,14 @@ def test_batch_file_takes_every_job_option(tmp_path: Path) -> None:
     (spec,) = load_batch_file(f).jobs
     expected = JobSpec(
         master=tmp_path / "m" / "a.mp4", out=tmp_path / "o", subs=(tmp_path / "m" / "a.en.srt",),
-        markers=tmp_path / "m" / "a.csv", burn_lang="en", aspect="4:5", reframe_mode="track", packages=("hls",),
+        markers=tmp_path / "m" / "a.csv", burn_lang="en", aspect="4:5", reframe_mode="track", detector="short",
+        packages=("hls",),
         free_episodes=3, snap="12f", vmaf=True, jobs=2, subs_soft=("en",), labels=("filing", "aigc"),
         label_values=("filing=(2025)123",), series="Rebirth", watermark="tiktok-eu", marker_colour="red",
         marker_name="^EP",
     )  # fmt: skip
     assert spec == expected
-    set_here = {"master", "out", "subs", "markers", "burn_lang", "aspect", "reframe_mode", "packages",
+    set_here = {"master", "out", "subs", "markers", "burn_lang", "aspect", "reframe_mode", "detector", "packages",
                 "free_episodes", "snap", "vmaf", "jobs", "subs_soft", "labels", "label_values", "series",
                 "watermark", "marker_colour", "marker_name"}  # fmt: skip
     untouched = {f.name for f in fields(JobSpec)} - set_here
