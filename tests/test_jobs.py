@@ -82,6 +82,14 @@ def test_batch_cli_bad_file(tmp_path: Path) -> None:
     assert res.exit_code == EXIT_PRESET and res.stderr.startswith("vertcut: error:")
 
 
+def test_batch_file_with_an_unknown_detector_fails_before_any_job(tmp_path: Path) -> None:
+    f = tmp_path / "series.toml"
+    f.write_text('[defaults]\ndetector = "tiny"\n[[job]]\nmaster = "a.mp4"\nout = "o"\n')
+    res = run_cli("batch", str(f))
+    assert res.exit_code == EXIT_PRESET and "job[0].detector" in res.stderr and "'tiny'" in res.stderr
+    assert str(f) in res.stderr and not (tmp_path / "o").exists()
+
+
 def test_batch_file_takes_every_job_option(tmp_path: Path) -> None:
     """The file's schema is JobSpec's fields: every option of a job can be set, in [defaults] or a [[job]]."""
     from dataclasses import fields

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
+from ..analysis import DETECTORS
 from ..errors import PresetError
 from ..presets import validate_data
 from .job import JobSpec
@@ -128,6 +129,9 @@ def load_batch_file(path: str | Path) -> BatchFile:
             problems.extend(f"job[{i}].{p}" for p in exc.problems)
             continue
         spec = JobSpec(**{f.name: _from_toml(getattr(job, f.name), _HINTS[f.name], base) for f in fields(JobSpec)})
+        if spec.detector not in DETECTORS:  # a typo fails the file now, not its job mid-batch
+            problems.append(f"job[{i}].detector: {spec.detector!r} is not one of {', '.join(DETECTORS)}")
+            continue
         specs.append(spec)
     if not top.job:
         problems.append("job: no [[job]] entries")
