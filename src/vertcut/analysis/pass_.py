@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -229,7 +230,8 @@ class _FaceWorker:
 
             try:
                 # this pass's own networks: passes may run side by side
-                with borrowed() as det, borrowed(self.detector) as tiler:
+                tiles = borrowed(self.detector) if self.detector != "full" else contextlib.nullcontext(None)
+                with borrowed() as det, tiles as tiler:
                     while True:
                         job = self._q.get()
                         if job is None:

@@ -74,6 +74,7 @@ def plan_picture(
     analysis: Any = None,
     ffmpeg: FFmpeg | None = None,
     sink: ProgressSink | None = None,
+    detector: str = "full",
 ) -> tuple[PictureSpec, CameraPath | None]:
     """How every frame of ``src`` becomes the reframed picture: a crop along a planned (or given) camera
     path, or a fit (portrait sources, ``mode="pad"``, sources narrower than the target).
@@ -101,9 +102,10 @@ def plan_picture(
         camera = CameraPath.read(path_in, v.frame_count, v.width, v.height)
     else:
         if analysis is None:
-            from ..analysis import analyse
+            from ..analysis import AnalysisParams, analyse
 
-            analysis = analyse(src, sink=sink, threads=ffmpeg.threads if ffmpeg else None)
+            analysis = analyse(src, sink=sink, threads=ffmpeg.threads if ffmpeg else None,
+                               params=AnalysisParams(detector=detector))  # fmt: skip
         camera = plan_camera(analysis, cw, ch, mode=mode)
     cw, ch = camera.crop_width, camera.crop_height  # a given path brings its own crop size
     if cw > v.width or ch > v.height:
@@ -129,6 +131,7 @@ def reframe(
     sink: ProgressSink | None = None,
     encoder_args: list[str] | None = None,
     burn: BurnOptions | None = None,
+    detector: str = "full",
 ) -> ReframeResult:
     """Reframe ``src`` into ``out`` (written atomically), through the same render as ``vertcut run``.
 
@@ -150,7 +153,7 @@ def reframe(
     info = probe(src)
     v = info.require_video()
     picture, camera = plan_picture(src, info, aspect=aspect, mode=mode, size=size, path_in=path_in,
-                                   analysis=analysis, ffmpeg=ff, sink=sink)  # fmt: skip
+                                   analysis=analysis, ffmpeg=ff, sink=sink, detector=detector)  # fmt: skip
     if path_out is not None and camera is not None:
         camera.write(Path(path_out))
     table = frame_table(src)
@@ -179,9 +182,9 @@ def reframe(
         from .preview import write_preview
 
         if analysis is None:
-            from ..analysis import analyse
+            from ..analysis import AnalysisParams, analyse
 
-            analysis = analyse(src, sink=sink, threads=ff.threads)
+            analysis = analyse(src, sink=sink, threads=ff.threads, params=AnalysisParams(detector=detector))
         write_preview(src, Path(preview), camera, analysis, ff, rep)
     kind = "crop" if picture.kind == "crop" else "fit"
     ow, oh = picture.output

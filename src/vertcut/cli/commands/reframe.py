@@ -83,11 +83,6 @@ def command(
         from ...subtitles import BurnOptions
 
         burn = BurnOptions(subs, subs_preset, subs_lang or subtitle_language(subs), safe_area)
-    analysis = None
-    if detector != "full" and path_in is None:
-        from ...analysis import AnalysisParams, analyse
-
-        analysis = analyse(src, sink=st.sink, threads=st.ffmpeg().threads, params=AnalysisParams(detector=detector))
     result = reframe(
         src,
         out,
@@ -97,10 +92,10 @@ def command(
         path_in=path_in,
         path_out=path_out,
         preview=preview,
-        analysis=analysis,
         ffmpeg=st.ffmpeg(),
         sink=st.sink,
         burn=burn,
+        detector=detector,
     )
     if st.dry_run:
         return
