@@ -230,7 +230,7 @@ class _FaceWorker:
 
             try:
                 # this pass's own networks: passes may run side by side
-                tiles = borrowed(self.detector) if self.detector != "full" else contextlib.nullcontext(None)
+                tiles = borrowed("short") if self.detector == "short" else contextlib.nullcontext(None)
                 with borrowed() as det, tiles as tiler:
                     while True:
                         job = self._q.get()

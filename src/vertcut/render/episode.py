@@ -137,7 +137,7 @@ def piped_source(ep: EpisodeRender, layers: Sequence[Layer], ff: FFmpeg, reporte
         writer = NutWriter(proc, pic.piped, pic.pix_fmt, rng.time_base, rng.rate, ep.audio)
         n = 0
         with cv_threads(ep.threads):
-            for item in decode_range(rng.master, rng.pts, rng.first, rng.time_base, ep.audio, ep.threads):
+            for item in decode_range(rng.master, rng.pts, rng.first, rng.time_base, ep.audio):
                 if not isinstance(item, tuple):
                     writer.write_audio(item)
                     continue

@@ -128,11 +128,11 @@ def decode_range(
     first: int,
     time_base: Fraction,
     audio: AudioWindow | None = None,
-    threads: int | None = None,
 ) -> Iterator[tuple[int, av.VideoFrame] | av.AudioFrame]:
     """The master frames whose timestamps are ``pts`` (consecutive frames of the master's frame table,
     starting at master index ``first``; ``time_base`` theirs) as ``(index, frame)`` in presentation
-    order, and with ``audio``, the window's sound as audio frames, in demux order between them.
+    order, and with ``audio``, the window's sound as audio frames, in demux order between them. The
+    video decodes on :data:`DECODE_THREADS` threads.
 
     Raises:
         InvalidMediaError: the decode failed, or a frame of the range never came out of the decoder.
@@ -144,7 +144,7 @@ def decode_range(
     def work(put: Callable[[Any], None], stop: threading.Event) -> None:
         with open_container(path) as c:
             vs = c.streams.video[0]
-            decode_threads(vs, DECODE_THREADS if threads is None else min(threads, DECODE_THREADS))
+            decode_threads(vs, DECODE_THREADS)  # within any task's cap (a cap is at least one)
             streams: list[Any] = [vs]
             a_s = c.streams.audio[0] if audio is not None and c.streams.audio else None
             lo = hi = 0

@@ -444,7 +444,6 @@ def _first_last(path: Path, width: int) -> tuple[Any, Any]:
     first = last = None
     with av.open(str(path)) as c:
         s = c.streams.video[0]
-        s.thread_type = "AUTO"
         for f in c.decode(s):
             first = _thumb(f, width)
             break
