@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import Result
+from vertcut.reframe.judge import iou
 
 SIZES = (("close", 0.30, 9.0), ("mid", 0.12, 0.30), ("small", 0.0, 0.12))
 
@@ -31,14 +32,6 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _match(truth: list[tuple[float, ...]], found: list[tuple[float, ...]]) -> tuple[list[bool], int]:
     """Which judge faces a box matches (greedy, one to one), and how many boxes match none."""
     used: set[int] = set()
@@ -46,7 +39,7 @@ def _match(truth: list[tuple[float, ...]], found: list[tuple[float, ...]]) -> tu
     for t in truth:
         best, pick = 0.0, -1
         for j, f in enumerate(found):
-            v = _iou(t, f) if j not in used else 0.0
+            v = iou(t, f) if j not in used else 0.0
             if v > best:
                 best, pick = v, j
         hits.append(best >= 0.3)
